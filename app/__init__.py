@@ -1,0 +1,40 @@
+"""A stand-in for ServiceNow's Interaction Management REST API."""
+import os
+import sys
+
+from flask import Flask
+
+from . import cli, db, errors, health, interactions, transactions, users
+from .config import from_environment
+from .models import MODELS, seed_counters
+
+
+def create_app(config=None):
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(from_environment())
+    if config:
+        app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "interaction.sqlite3")
+    # A double slash is no resource of the API, not a redirect to one.
+    app.url_map.merge_slashes = False
+
+    def seed():
+        seed_counters()
+        return users.ensure_admin(app.config["ADMIN_PASSWORD"])
+
+    generated_password = db.init_app(app, MODELS, seed)
+    if generated_password:
+        print(
+            f"Created user 'admin' with password {generated_password} (shown only this once)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    errors.init_app(app)
+    transactions.init_app(app)
+    app.register_blueprint(interactions.bp)
+    app.register_blueprint(health.bp)
+    cli.init_app(app)
+    return app

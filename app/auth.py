@@ -1,0 +1,83 @@
+"""HTTP Basic authentication against sys_user.
+
+A password hash costs about 100 ms by design, far too much to pay on every
+request, so a worker remembers the credentials it has verified: a keyed
+digest of the password under the stored hash it was checked against. The
+user's row is read on every request, so a new password (a new stored hash)
+or a deactivation holds at once, on every worker and host.
+"""
+import hashlib
+import hmac
+import os
+from typing import NamedTuple
+
+from flask_httpauth import HTTPBasicAuth
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .db import compiled, param
+from .errors import APIError, render_error
+from .models import SysUser
+
+auth = HTTPBasicAuth(scheme="BASIC", realm="Service-now")
+
+
+class User(NamedTuple):
+    sys_id: str
+    user_name: str
+
+
+# The key of this worker's digests: they never leave the process.
+_DIGEST_KEY = os.urandom(32)
+# user_name -> (stored password hash, digest of the password verified against it)
+_verified = {}
+_unknown_user_hash = None
+
+
+@compiled
+def _find_user():
+    return SysUser.select(SysUser.sys_id, SysUser.password_hash, SysUser.active).where(
+        SysUser.user_name == param("user_name")
+    )
+
+
+def _digest(password):
+    return hmac.digest(_DIGEST_KEY, password.encode("utf-8", "surrogatepass"), hashlib.sha256)
+
+
+def _spend_a_hash_check(password):
+    """Unknown users cost as much as a wrong password, so timing tells nothing."""
+    global _unknown_user_hash
+    if _unknown_user_hash is None:
+        _unknown_user_hash = generate_password_hash(os.urandom(16).hex())
+    check_password_hash(_unknown_user_hash, password)
+
+
+@auth.verify_password
+def verify_password(user_name, password):
+    if not user_name:
+        return None
+    row = _find_user().execute(user_name=user_name).fetchone()
+    if row is None:
+        _spend_a_hash_check(password)
+        return None
+    sys_id, password_hash, active = row
+    digest = _digest(password)
+    remembered = _verified.get(user_name)
+    if remembered is not None and remembered[0] == password_hash and hmac.compare_digest(remembered[1], digest):
+        verified = True
+    else:
+        verified = check_password_hash(password_hash, password)
+        if verified:
+            _verified[user_name] = (password_hash, digest)
+    if not verified or not active:
+        return None
+    return User(sys_id, user_name)
+
+
+@auth.error_handler
+def authentication_failed(status):
+    return render_error(APIError(status, "User Not Authenticated", "Required to provide Auth information"))
+
+
+def current_user():
+    return auth.current_user()

@@ -1,0 +1,24 @@
+"""Settings read from the environment, with their defaults.
+
+`create_app` resolves the defaults that depend on the instance folder
+(the SQLite file) once the folder is known.
+"""
+import os
+
+MiB = 1024 * 1024
+
+
+def from_environment():
+    return {
+        # Any URL playhouse.db_url understands; None means SQLite under instance/.
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or None,
+        # Password for the `admin` user created on a first start with no users.
+        "ADMIN_PASSWORD": os.environ.get("ADMIN_PASSWORD") or None,
+        # ServiceNow rejects REST payloads over 10 MiB; so do we.
+        "MAX_CONTENT_LENGTH": 10 * MiB,
+        # WAL with synchronous=NORMAL keeps every commit through a killed
+        # process; FULL also survives a power cut, at an fsync per commit.
+        "SQLITE_SYNCHRONOUS": os.environ.get("SQLITE_SYNCHRONOUS", "NORMAL").upper(),
+        # Seconds a writer waits for SQLite's lock before giving up.
+        "SQLITE_BUSY_TIMEOUT": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "10")),
+    }

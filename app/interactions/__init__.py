@@ -1,0 +1,4 @@
+"""The Interaction Management API: create or update, and close."""
+from .views import bp
+
+__all__ = ["bp"]

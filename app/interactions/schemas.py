@@ -1,0 +1,138 @@
+"""The fields a create or update request may carry, and their rules (§4.1)."""
+import re
+
+import orjson
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from ..errors import APIError
+
+# Nothing real nests deeper, and the JSON writer stops at 254 levels.
+MAX_MAP_DEPTH = 64
+
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+class Text(fields.String):
+    """A string trimmed of surrounding blanks, with no control characters."""
+
+    default_error_messages = {"control": "Must not contain control characters."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if _CONTROL_CHARACTERS.search(text):
+            raise self.make_error("control")
+        return text
+
+
+class Map(fields.Field):
+    """A map: an object, or a string holding a JSON object; blank means none."""
+
+    default_error_messages = {
+        "invalid": "Must be an object, or a string holding a JSON object.",
+        "too_deep": f"Must not nest deeper than {MAX_MAP_DEPTH} levels.",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise self.make_error("invalid") from None
+        if not isinstance(value, dict):
+            raise self.make_error("invalid")
+        if _depth(value) > MAX_MAP_DEPTH:
+            raise self.make_error("too_deep")
+        return value
+
+
+def _depth(value):
+    """How deep maps and lists nest, counted without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def _table_name(**kwargs):
+    return Text(
+        allow_none=True,
+        validate=validate.Regexp(r"^[a-z0-9_]{1,80}\Z", error="Must be a table name: 1 to 80 of a-z, 0-9 and _."),
+        **kwargs,
+    )
+
+
+def _document_id(**kwargs):
+    return Text(allow_none=True, validate=validate.Length(max=32), **kwargs)
+
+
+# Each map may instead be given as a table/sys_id pair pointing at a document.
+DOCUMENT_FIELDS = (
+    ("context", "context_table", "context_id"),
+    ("channel_metadata", "channel_metadata_table", "channel_metadata_id"),
+)
+
+
+class CreateSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    channel = Text(required=True, validate=validate.Length(1, 32))
+    queue = Text(allow_none=True, validate=validate.Length(max=32))
+    context = Map(allow_none=True)
+    context_table = _table_name()
+    context_id = _document_id()
+    channel_metadata = Map(allow_none=True)
+    channel_metadata_table = _table_name()
+    channel_metadata_id = _document_id()
+
+    @validates_schema
+    def check_document_pairs(self, data, **kwargs):
+        problems = {}
+        for name, table, document in DOCUMENT_FIELDS:
+            has_table, has_document = bool(data.get(table)), bool(data.get(document))
+            if has_table != has_document:
+                missing = document if has_table else table
+                problems[missing] = [f"Required together with {table if has_table else document}."]
+            elif has_table and data.get(name) is not None:
+                problems[name] = [f"Give either {name} or {table} and {document}, not both."]
+        if problems:
+            raise ValidationError(problems)
+
+
+class UpdateSchema(CreateSchema):
+    """An update names its interaction; every other field is optional."""
+
+    sys_id = _document_id(required=True)
+    channel = Text(validate=validate.Length(1, 32))
+
+
+create_schema = CreateSchema()
+update_schema = UpdateSchema()
+
+
+def load(data):
+    """The fields of a create, or of an update when the body names a sys_id."""
+    schema = update_schema if data.get("sys_id") else create_schema
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        raise APIError(400, describe(error.messages)) from None
+
+
+def describe(messages):
+    """marshmallow's messages as one line: 'field: problem; field: problem'."""
+    parts = []
+    for field, problems in messages.items():
+        if isinstance(problems, dict):
+            problems = [message for nested in problems.values() for message in nested]
+        for problem in problems:
+            parts.append(problem if field == "_schema" else f"{field}: {problem}")
+    return "; ".join(parts)

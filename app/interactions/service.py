@@ -1,0 +1,272 @@
+"""Create, update and close interactions: the rules of §4 and §5, each one
+transaction. The statements on the request path are compiled once from the
+models (see db.compiled)."""
+import os
+
+import orjson
+from peewee import SQL, fn
+
+from ..db import compiled, database, param
+from ..errors import APIError, not_found
+from ..models import (
+    CHANNEL_METADATA_TABLE,
+    CONTEXT_TABLE,
+    DOCUMENT_MODELS,
+    Interaction,
+    InteractionJsonBlob,
+    LiveGroupProfile,
+    SysNumberCounter,
+    utcnow,
+)
+
+NEW = "new"
+QUEUED = "queued"
+CLOSED_COMPLETE = "closed_complete"
+
+# The interaction columns a result is made from, in the order they are read.
+RESULT_COLUMNS = (
+    Interaction.sys_id,
+    Interaction.number,
+    Interaction.state,
+    Interaction.channel,
+    Interaction.queue,
+    Interaction.context_table,
+    Interaction.context_document,
+    Interaction.channel_metadata_table,
+    Interaction.channel_metadata_document,
+    Interaction.assigned_to,
+    Interaction.closed_by,
+    Interaction.opened_for,
+)
+
+
+def new_sys_id():
+    return os.urandom(16).hex()
+
+
+def to_result(row, context_present, channel_metadata_present):
+    """The record as the page shows it, keys in the page's order."""
+    return {
+        "channel": row["channel"],
+        "context": {"present": bool(context_present)},
+        "queue": row["queue"],
+        "state": row["state"],
+        "number": row["number"],
+        "contextDocument": row["context_document"],
+        "contextTable": row["context_table"],
+        "channelMetadataDocument": row["channel_metadata_document"],
+        "channelMetadataTable": row["channel_metadata_table"],
+        "channel_metadata": {"present": bool(channel_metadata_present)},
+        "sys_id": row["sys_id"],
+        "assigned_to": row["assigned_to"],
+        "closed_by": row["closed_by"],
+        "opened_for": row["opened_for"],
+    }
+
+
+@compiled
+def _next_number():
+    counter = SysNumberCounter
+    return (
+        counter.update(number=counter.number + SQL("1"))
+        .where(counter.category == param("category"))
+        .returning(counter.prefix, counter.number)
+    )
+
+
+def next_number():
+    """The next number of the interaction table: one atomic bump of its
+    counter row, so no two workers or hosts ever get the same one."""
+    prefix, number = _next_number().execute(category="interaction").fetchone()
+    return f"{prefix}{number:07d}"
+
+
+def _insert_document_statement(model):
+    return model.insert(
+        sys_id=param("sys_id"),
+        value=param("value"),
+        sys_created_on=param("now"),
+        sys_created_by=param("user_name"),
+        sys_updated_on=param("now"),
+        sys_updated_by=param("user_name"),
+        sys_mod_count=param("mod_count"),
+    )
+
+
+_insert_context = compiled(lambda: _insert_document_statement(InteractionJsonBlob))
+_insert_channel_metadata = compiled(lambda: _insert_document_statement(LiveGroupProfile))
+_INSERT_DOCUMENT = {CONTEXT_TABLE: _insert_context, CHANNEL_METADATA_TABLE: _insert_channel_metadata}
+
+
+@compiled
+def _insert_interaction():
+    return Interaction.insert({field: param(field.name) for field in Interaction._meta.sorted_fields})
+
+
+@compiled
+def _close_interaction():
+    return Interaction.update(
+        state=param("state"),
+        closed_by=param("closed_by"),
+        closed_at=param("now"),
+        sys_updated_on=param("now"),
+        sys_updated_by=param("user_name"),
+        sys_mod_count=Interaction.sys_mod_count + SQL("1"),
+    ).where((Interaction.sys_id == param("sys_id")) & (Interaction.state != param("state")))
+
+
+def _document_present(model, table_column, document_column):
+    documents = model.select(SQL("1")).where(model.sys_id == document_column)
+    return (table_column == param(model._meta.table_name)) & fn.EXISTS(documents)
+
+
+@compiled
+def _select_result():
+    return Interaction.select(
+        *RESULT_COLUMNS,
+        _document_present(InteractionJsonBlob, Interaction.context_table, Interaction.context_document),
+        _document_present(LiveGroupProfile, Interaction.channel_metadata_table, Interaction.channel_metadata_document),
+    ).where(Interaction.sys_id == param("sys_id"))
+
+
+_RESULT_NAMES = tuple(column.name for column in RESULT_COLUMNS)
+
+
+def find_result(sys_id):
+    row = _select_result().execute(
+        sys_id=sys_id, **{CONTEXT_TABLE: CONTEXT_TABLE, CHANNEL_METADATA_TABLE: CHANNEL_METADATA_TABLE}
+    ).fetchone()
+    if row is None:
+        raise not_found()
+    *columns, context_present, channel_metadata_present = row
+    return to_result(dict(zip(_RESULT_NAMES, columns)), context_present, channel_metadata_present)
+
+
+def document_exists(table, sys_id):
+    model = DOCUMENT_MODELS.get(table)
+    return model is not None and model.select().where(model.sys_id == sys_id).exists()
+
+
+def _document(fields, name, table_field, id_field, default_table):
+    """(table, document sys_id, JSON text of a new document or None) for one
+    of the interaction's documents: the pair as given, or a new document."""
+    table = fields.get(table_field)
+    if table:
+        return table, fields[id_field], None
+    return default_table, new_sys_id(), orjson.dumps(fields.get(name) or {}).decode()
+
+
+def create(fields, user):
+    now = utcnow()
+    queue = fields.get("queue") or ""
+    documents = [
+        _document(fields, "context", "context_table", "context_id", CONTEXT_TABLE),
+        _document(fields, "channel_metadata", "channel_metadata_table", "channel_metadata_id", CHANNEL_METADATA_TABLE),
+    ]
+    row = {
+        "sys_id": new_sys_id(),
+        "state": QUEUED if queue else NEW,
+        "channel": fields["channel"],
+        "queue": queue,
+        "context_table": documents[0][0],
+        "context_document": documents[0][1],
+        "channel_metadata_table": documents[1][0],
+        "channel_metadata_document": documents[1][1],
+        "opened_by": user.sys_id,
+        "opened_for": "",
+        "assigned_to": "",
+        "closed_by": "",
+        "opened_at": now,
+        "closed_at": None,
+        "sys_created_on": now,
+        "sys_created_by": user.user_name,
+        "sys_updated_on": now,
+        "sys_updated_by": user.user_name,
+        "sys_mod_count": 0,
+    }
+    present = []
+    with database.atomic():
+        row["number"] = next_number()
+        for table, document_id, value in documents:
+            if value is None:
+                present.append(document_exists(table, document_id))
+            else:
+                _INSERT_DOCUMENT[table]().execute(
+                    sys_id=document_id, value=value, now=now, user_name=user.user_name, mod_count=0
+                )
+                present.append(True)
+        _insert_interaction().execute(**row)
+    return to_result(row, *present)
+
+
+def update(fields, user):
+    """Apply the fields given to the interaction the body names (§4.4)."""
+    now = utcnow()
+    with database.atomic():
+        interaction = Interaction.get_or_none(Interaction.sys_id == fields["sys_id"])
+        if interaction is None:
+            raise not_found()
+        if interaction.state == CLOSED_COMPLETE:
+            raise APIError(400, f"Interaction {interaction.number} is closed and cannot be updated")
+        if "channel" in fields:
+            interaction.channel = fields["channel"]
+        if "queue" in fields:
+            interaction.queue = fields["queue"] or ""
+            if interaction.queue and interaction.state == NEW:
+                interaction.state = QUEUED
+        _update_document(interaction, fields, "context", "context_table", "context_id", InteractionJsonBlob, now, user)
+        _update_document(
+            interaction,
+            fields,
+            "channel_metadata",
+            "channel_metadata_table",
+            "channel_metadata_id",
+            LiveGroupProfile,
+            now,
+            user,
+        )
+        interaction.sys_updated_on = now
+        interaction.sys_updated_by = user.user_name
+        interaction.sys_mod_count += 1
+        interaction.save()
+        return find_result(interaction.sys_id)
+
+
+def _update_document(interaction, fields, name, table_field, id_field, model, now, user):
+    """Point the interaction at the pair given, or write the map given into
+    its own document (a new one if it pointed elsewhere)."""
+    table_attr, document_attr = f"{name}_table", f"{name}_document"
+    if fields.get(table_field):
+        setattr(interaction, table_attr, fields[table_field])
+        setattr(interaction, document_attr, fields[id_field])
+        return
+    if fields.get(name) is None:
+        return
+    value = orjson.dumps(fields[name]).decode()
+    table = model._meta.table_name
+    document_id = getattr(interaction, document_attr)
+    if getattr(interaction, table_attr) == table and document_exists(table, document_id):
+        model.update(
+            value=value, sys_updated_on=now, sys_updated_by=user.user_name, sys_mod_count=model.sys_mod_count + 1
+        ).where(model.sys_id == document_id).execute()
+        return
+    document_id = new_sys_id()
+    model.create(
+        sys_id=document_id,
+        value=value,
+        sys_created_on=now,
+        sys_created_by=user.user_name,
+        sys_updated_on=now,
+        sys_updated_by=user.user_name,
+    )
+    setattr(interaction, table_attr, table)
+    setattr(interaction, document_attr, document_id)
+
+
+def close(sys_id, user):
+    """Close the interaction; closing a closed one changes nothing (§5)."""
+    with database.atomic():
+        _close_interaction().execute(
+            sys_id=sys_id, state=CLOSED_COMPLETE, closed_by=user.sys_id, now=utcnow(), user_name=user.user_name
+        )
+        return find_result(sys_id)

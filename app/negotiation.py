@@ -1,0 +1,75 @@
+"""Which format a request body is in (Content-Type) and which format the
+client wants back (Accept).
+
+Both answers depend on a header alone, and clients send the same few headers
+again and again, so each is worked out once per distinct header value.
+"""
+import codecs
+from functools import lru_cache
+
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header, parse_options_header
+
+from . import errors, serialization
+from .serialization import JSON, XML
+
+_BODY_TYPES = {"application/json": JSON, "application/xml": XML, "text/xml": XML}
+# In order of preference when the client likes several equally.
+_RESPONSE_TYPES = {"application/json": JSON, "application/xml": XML, "text/xml": XML}
+_OFFERED = tuple(_RESPONSE_TYPES)
+
+
+@lru_cache(maxsize=256)
+def response_format(accept):
+    """JSON or XML as the Accept header asks, q-values honoured; None when
+    the client accepts neither."""
+    if not accept:
+        return JSON
+    best = parse_accept_header(accept, MIMEAccept).best_match(_OFFERED)
+    return _RESPONSE_TYPES.get(best)
+
+
+def require_response_format(accept):
+    fmt = response_format(accept)
+    if fmt is None:
+        raise errors.APIError(
+            406,
+            "Requested response format is not supported",
+            "Supported formats: " + ", ".join(_OFFERED),
+        )
+    return fmt
+
+
+@lru_cache(maxsize=256)
+def body_format(content_type):
+    """(format, charset) of a request body from its Content-Type; JSON when
+    none is given, as on ServiceNow."""
+    if not content_type:
+        return JSON, None
+    mimetype, options = parse_options_header(content_type)
+    fmt = _BODY_TYPES.get(mimetype.lower())
+    if fmt is None:
+        raise errors.APIError(
+            415,
+            "Unsupported Media Type",
+            f"Content-Type {mimetype or content_type!r} is not supported; "
+            "use application/json or application/xml",
+        )
+    charset = options.get("charset")
+    if charset is not None:
+        try:
+            charset = codecs.lookup(charset).name
+        except LookupError:
+            raise errors.APIError(415, "Unsupported Media Type", f"Unknown charset {charset!r}") from None
+        if charset == "utf-8":
+            charset = None
+    return fmt, charset
+
+
+def request_data(request):
+    """The request body read by its Content-Type into a dict of fields."""
+    fmt, charset = body_format(request.headers.get("Content-Type"))
+    try:
+        return serialization.read(request.get_data(cache=False), fmt, charset)
+    except serialization.UnreadableBody as error:
+        raise errors.APIError(400, "Exception while reading request", str(error)) from None
