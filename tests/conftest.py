@@ -1,0 +1,102 @@
+"""Fixtures: an app on a fresh database of each backend, its test client,
+its CLI runner, and credentials.
+
+Every test that takes `app` runs twice: on SQLite (a file of its own) and on
+the machine's PostgreSQL (a database of this run's own, dropped at the end).
+TEST_POSTGRES=0 leaves PostgreSQL out; otherwise an unreachable server is an
+error that says so, never a silent pass.
+"""
+import base64
+import os
+import uuid
+
+import pytest
+
+from app import create_app
+from app.db import database
+from app.models import MODELS
+
+ADMIN_PASSWORD = "admin-secret"
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("TEST_POSTGRES", "1") != "0" else [])
+
+
+def basic(user_name, password):
+    token = base64.b64encode(f"{user_name}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A database of this test run's own on the machine's PostgreSQL."""
+    psycopg2 = pytest.importorskip("psycopg2")
+    name = f"interaction_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg2.connect(POSTGRES_ADMIN_URL, connect_timeout=5)
+    except psycopg2.OperationalError as error:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error}\n"
+            "Start it (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) "
+            "or run with TEST_POSTGRES=0 to test SQLite alone.",
+            pytrace=False,
+        )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+    yield f"{base}/{name}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'interaction.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def _drop_tables():
+    database.connect(reuse_if_open=True)
+    database.drop_tables(MODELS, safe=True)
+    database.close()
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Creates apps on this test's database; a second call is a restart."""
+    apps = []
+
+    def make(**config):
+        settings = {"TESTING": True, "DATABASE_URL": database_url, "ADMIN_PASSWORD": ADMIN_PASSWORD}
+        settings.update(config)
+        app = create_app(settings)
+        apps.append(app)
+        return app
+
+    yield make
+    if apps:
+        if database_url.startswith("postgres"):
+            _drop_tables()
+        database.close_all()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def admin_auth():
+    return basic("admin", ADMIN_PASSWORD)
