@@ -24,7 +24,8 @@ def create_app(config=None):
         seed_counters()
         return users.ensure_admin(app.config["ADMIN_PASSWORD"])
 
-    generated_password = db.init_app(app, MODELS, seed)
+    with app.app_context():
+        generated_password = db.init_app(app, MODELS, seed)
     if generated_password:
         print(
             f"Created user 'admin' with password {generated_password} (shown only this once)",

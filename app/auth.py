@@ -12,11 +12,12 @@ import os
 from typing import NamedTuple
 
 from flask_httpauth import HTTPBasicAuth
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
 from .db import compiled, param
 from .errors import APIError, render_error
 from .models import SysUser
+from .users import hash_password
 
 auth = HTTPBasicAuth(scheme="BASIC", realm="Service-now")
 
@@ -48,7 +49,7 @@ def _spend_a_hash_check(password):
     """Unknown users cost as much as a wrong password, so timing tells nothing."""
     global _unknown_user_hash
     if _unknown_user_hash is None:
-        _unknown_user_hash = generate_password_hash(os.urandom(16).hex())
+        _unknown_user_hash = hash_password(os.urandom(16).hex())
     check_password_hash(_unknown_user_hash, password)
 
 

@@ -2,6 +2,7 @@
 command line, and the `admin` a first start creates."""
 import secrets
 
+from flask import current_app
 from werkzeug.security import generate_password_hash
 
 from .models import ADMIN_SYS_ID, SysUser, utcnow
@@ -11,6 +12,10 @@ ADMIN = "admin"
 
 class UserError(Exception):
     pass
+
+
+def hash_password(password):
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def add(user_name, password, sys_id=None):
@@ -25,7 +30,7 @@ def add(user_name, password, sys_id=None):
     return SysUser.create(
         sys_id=sys_id or secrets.token_hex(16),
         user_name=user_name,
-        password_hash=generate_password_hash(password),
+        password_hash=hash_password(password),
         sys_created_on=now,
         sys_updated_on=now,
     )
@@ -42,7 +47,7 @@ def _change(user_name, **values):
 
 
 def set_password(user_name, password):
-    _change(user_name, password_hash=generate_password_hash(password))
+    _change(user_name, password_hash=hash_password(password))
 
 
 def deactivate(user_name):
