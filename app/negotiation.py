@@ -23,10 +23,14 @@ _OFFERED = tuple(_RESPONSE_TYPES)
 def response_format(accept):
     """JSON or XML as the Accept header asks, q-values honoured; None when
     the client accepts neither."""
-    if not accept:
+    ranges = parse_accept_header(accept, MIMEAccept)
+    if not ranges:
+        # No header, or one naming no media range at all: the default.
         return JSON
-    best = parse_accept_header(accept, MIMEAccept).best_match(_OFFERED)
-    return _RESPONSE_TYPES.get(best)
+    # Clients add parameters such as charset=utf-8 that say nothing about the
+    # format; werkzeug would let them rule a range out.
+    ranges = MIMEAccept([(value.partition(";")[0].strip(), quality) for value, quality in ranges])
+    return _RESPONSE_TYPES.get(ranges.best_match(_OFFERED))
 
 
 def require_response_format(accept):

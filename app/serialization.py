@@ -31,7 +31,23 @@ _parser_options = dict(
     remove_pis=True,
     collect_ids=False,
 )
-_XML_PARSER = etree.XMLParser(**_parser_options)
+
+
+class _NoExternalResources(etree.Resolver):
+    """libxml2 still fetches an external DTD named by a DOCTYPE before lxml
+    can refuse it; answering every fetch with nothing keeps local files unread."""
+
+    def resolve(self, system_url, public_id, context):
+        return self.resolve_string("", context)
+
+
+def _parser(encoding=None):
+    parser = etree.XMLParser(encoding=encoding, **_parser_options)
+    parser.resolvers.add(_NoExternalResources())
+    return parser
+
+
+_XML_PARSER = _parser()
 
 
 class UnreadableBody(ValueError):
@@ -58,7 +74,7 @@ def read_json(body, charset=None):
 
 
 def read_xml(body, charset=None):
-    parser = _XML_PARSER if charset is None else etree.XMLParser(encoding=charset, **_parser_options)
+    parser = _XML_PARSER if charset is None else _parser(charset)
     try:
         root = etree.fromstring(body, parser)
     except (etree.XMLSyntaxError, ValueError) as error:

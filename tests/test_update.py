@@ -1,0 +1,111 @@
+"""POST /api/now/interaction with a sys_id: update (§4.4)."""
+import orjson
+from conftest import CHANNEL, QUEUE, RESULT_KEYS
+
+from app.models import Interaction, InteractionJsonBlob
+
+
+def test_a_known_sys_id_updates_the_interaction(app, api):
+    created = api.created()
+    response = api.create({"sys_id": created["sys_id"], "channel": "b" * 32})
+
+    assert response.status_code == 201
+    result = response.json["result"]
+    assert list(result) == RESULT_KEYS
+    assert result == {**created, "channel": "b" * 32}
+    with app.app_context():
+        stored = Interaction.get_by_id(created["sys_id"])
+        assert (stored.sys_mod_count, stored.channel) == (1, "b" * 32)
+        assert Interaction.select().count() == 1
+
+
+def test_giving_a_queue_to_a_new_interaction_queues_it(api):
+    created = api.created()
+    result = api.create({"sys_id": created["sys_id"], "queue": QUEUE}).json["result"]
+    assert (result["queue"], result["state"], result["number"]) == (QUEUE, "queued", created["number"])
+
+
+def test_fields_not_given_are_kept(api):
+    created = api.created(queue=QUEUE)
+    result = api.create({"sys_id": created["sys_id"]}).json["result"]
+    assert result == created
+
+
+def test_each_update_counts(app, api):
+    sys_id = api.created()["sys_id"]
+    for _ in range(3):
+        assert api.create({"sys_id": sys_id}).status_code == 201
+    with app.app_context():
+        assert Interaction.get_by_id(sys_id).sys_mod_count == 3
+
+
+def test_a_new_context_is_written_into_its_document(app, api):
+    created = api.created(context={"old": 1})
+    result = api.create({"sys_id": created["sys_id"], "context": {"new": 2}}).json["result"]
+    assert result["contextDocument"] == created["contextDocument"]
+    with app.app_context():
+        blob = InteractionJsonBlob.get_by_id(created["contextDocument"])
+        assert orjson.loads(blob.value) == {"new": 2}
+        assert blob.sys_mod_count == 1
+
+
+def test_a_context_for_an_interaction_pointing_elsewhere_gets_a_document(app, api):
+    created = api.created(context_table="incident", context_id="a" * 32)
+    result = api.create({"sys_id": created["sys_id"], "context": '{"k": "v"}'}).json["result"]
+    assert result["contextTable"] == "interaction_json_blob"
+    assert result["contextDocument"] != "a" * 32
+    assert result["context"] == {"present": True}
+    with app.app_context():
+        assert orjson.loads(InteractionJsonBlob.get_by_id(result["contextDocument"]).value) == {"k": "v"}
+
+
+def test_a_pair_repoints_the_document(api):
+    created = api.created()
+    result = api.create(
+        {"sys_id": created["sys_id"], "channel_metadata_table": "sys_user", "channel_metadata_id": "c" * 32}
+    ).json["result"]
+    assert (result["channelMetadataTable"], result["channelMetadataDocument"]) == ("sys_user", "c" * 32)
+    assert result["channel_metadata"] == {"present": False}
+
+
+def test_an_update_is_validated_like_a_create(api):
+    sys_id = api.created()["sys_id"]
+    response = api.create({"sys_id": sys_id, "channel": "", "queue": "q" * 40})
+    assert response.status_code == 400
+    assert response.json == {
+        "error": {
+            "message": "channel: Length must be between 1 and 32.; queue: Longer than maximum length 32.",
+            "detail": None,
+        },
+        "status": "failure",
+    }
+
+
+def test_an_unknown_sys_id_is_a_404(app, api):
+    response = api.create({"sys_id": "0" * 32, "channel": CHANNEL})
+    assert response.status_code == 404
+    assert response.json == {
+        "error": {
+            "message": "No Record found",
+            "detail": "Record doesn't exist or ACL restricts the record retrieval",
+        },
+        "status": "failure",
+    }
+    with app.app_context():
+        assert Interaction.select().count() == 0
+
+
+def test_a_closed_interaction_cannot_be_updated(api):
+    created = api.created()
+    api.close(created["sys_id"])
+    response = api.create({"sys_id": created["sys_id"], "queue": QUEUE})
+    assert response.status_code == 400
+    assert response.json == {
+        "error": {"message": f"Interaction {created['number']} is closed and cannot be updated", "detail": None},
+        "status": "failure",
+    }
+
+
+def test_an_empty_sys_id_creates(api):
+    result = api.created(sys_id="")
+    assert result["number"] == "IMS0000001"
