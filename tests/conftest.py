@@ -68,14 +68,11 @@ def make_app(database_url, tmp_path):
     """Creates apps on this test's database; a second call is a restart."""
     apps = []
 
-    def make(**config):
-        settings = {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "ADMIN_PASSWORD": ADMIN_PASSWORD,
-            # Cheap hashes keep the suite fast; test_auth checks the default.
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        }
+    def make(from_environment=False, **config):
+        # Cheap hashes keep the suite fast; test_auth checks the default.
+        settings = {"TESTING": True, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
+        if not from_environment:
+            settings.update(DATABASE_URL=database_url, ADMIN_PASSWORD=ADMIN_PASSWORD)
         settings.update(config)
         app = create_app(settings)
         apps.append(app)

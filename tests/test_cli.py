@@ -1,0 +1,92 @@
+"""flask --app wsgi user ...: managing users from the command line, and the
+admin a first start creates (§6)."""
+from conftest import CHANNEL, basic
+
+from app.models import SysUser
+
+
+def create(app, user, password):
+    return app.test_client().post("/api/now/interaction", json={"channel": CHANNEL}, headers=basic(user, password))
+
+
+def test_add_then_authenticate(app, runner):
+    result = runner.invoke(args=["user", "add", "alice", "--password", "alice-pw"])
+    assert (result.exit_code, result.output) == (0, "Added alice\n")
+    assert create(app, "alice", "alice-pw").status_code == 201
+
+
+def test_add_asks_for_the_password(app, runner):
+    result = runner.invoke(args=["user", "add", "bob"], input="bob-pw\nbob-pw\n")
+    assert result.exit_code == 0
+    assert "bob-pw" not in result.output
+    assert create(app, "bob", "bob-pw").status_code == 201
+
+
+def test_add_refuses_a_duplicate_or_a_bad_name(runner):
+    duplicate = runner.invoke(args=["user", "add", "admin", "--password", "x"])
+    assert duplicate.exit_code == 1
+    assert "User 'admin' already exists" in duplicate.output
+    colon = runner.invoke(args=["user", "add", "a:b", "--password", "x"])
+    assert colon.exit_code == 1
+    assert "without ':'" in colon.output
+
+
+def test_passwd_changes_the_password(app, runner):
+    result = runner.invoke(args=["user", "passwd", "admin", "--password", "changed"])
+    assert (result.exit_code, result.output) == (0, "Password changed for admin\n")
+    assert create(app, "admin", "changed").status_code == 201
+
+
+def test_passwd_of_an_unknown_user_fails(runner):
+    result = runner.invoke(args=["user", "passwd", "ghost", "--password", "x"])
+    assert result.exit_code == 1
+    assert "No user 'ghost'" in result.output
+
+
+def test_deactivate_and_list(app, runner):
+    runner.invoke(args=["user", "add", "carol", "--password", "carol-pw"])
+    result = runner.invoke(args=["user", "deactivate", "carol"])
+    assert (result.exit_code, result.output) == (0, "Deactivated carol\n")
+    assert create(app, "carol", "carol-pw").status_code == 401
+
+    with app.app_context():
+        carol = SysUser.get(SysUser.user_name == "carol")
+    listing = runner.invoke(args=["user", "list"])
+    assert listing.exit_code == 0
+    assert listing.output == (
+        "admin\t6816f79cc0a8016401c5a33be04be441\tactive\n" f"carol\t{carol.sys_id}\tinactive\n"
+    )
+
+
+def test_a_first_start_without_admin_password_prints_a_random_one_once(make_app, capsys):
+    app = make_app(ADMIN_PASSWORD=None)
+    printed = capsys.readouterr().err
+    assert printed.startswith("Created user 'admin' with password ")
+    password = printed.split("password ")[1].split(" ")[0]
+    assert create(app, "admin", password).status_code == 201
+
+    make_app(ADMIN_PASSWORD=None)
+    assert capsys.readouterr().err == ""
+
+
+def test_the_database_and_admin_password_come_from_the_environment(make_app, database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("ADMIN_PASSWORD", "from-env")
+    app = make_app(from_environment=True)
+    assert app.config["DATABASE_URL"] == database_url
+    assert create(app, "admin", "from-env").status_code == 201
+
+
+def test_a_restart_keeps_the_data(make_app):
+    first = make_app()
+    client = first.test_client()
+    admin = basic("admin", "admin-secret")
+    created = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin).json["result"]
+
+    second = make_app(ADMIN_PASSWORD="ignored-now")
+    client = second.test_client()
+    closed = client.post(f"/api/now/interaction/{created['sys_id']}/close", headers=admin)
+    assert closed.status_code == 200
+    assert closed.json["result"]["number"] == created["number"]
+    following = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin).json["result"]
+    assert following["number"] == "IMS0000002"
