@@ -127,6 +127,14 @@ RESULT_KEYS = [
 ]
 
 
+def failure(message, detail=None):
+    """ServiceNow's error envelope."""
+    return {"error": {"message": message, "detail": detail}, "status": "failure"}
+
+
+NO_RECORD = failure("No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+
+
 class Api:
     """The two routes, spoken to through the test client as `admin`."""
 

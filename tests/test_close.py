@@ -1,6 +1,6 @@
 """POST /api/now/interaction/{id}/close (§5)."""
 import pytest
-from conftest import CHANNEL, QUEUE, RESULT_KEYS
+from conftest import NO_RECORD, CHANNEL, QUEUE, RESULT_KEYS
 
 from app.models import Interaction
 
@@ -62,13 +62,7 @@ def test_a_body_is_ignored(api):
 def test_closing_an_unknown_interaction_is_a_404(api):
     response = api.close("0" * 32)
     assert response.status_code == 404
-    assert response.json == {
-        "error": {
-            "message": "No Record found",
-            "detail": "Record doesn't exist or ACL restricts the record retrieval",
-        },
-        "status": "failure",
-    }
+    assert response.json == NO_RECORD
 
 
 def test_closed_by_is_the_caller(app, api, client):

@@ -3,7 +3,7 @@ import re
 
 import orjson
 import pytest
-from conftest import CHANNEL, QUEUE, RESULT_KEYS
+from conftest import CHANNEL, QUEUE, RESULT_KEYS, failure
 
 from app.models import Interaction, InteractionJsonBlob, LiveGroupProfile
 
@@ -160,10 +160,6 @@ def test_every_form_of_the_route_creates(api, path):
     assert response.json["result"]["channel"] == CHANNEL
 
 
-def invalid(message):
-    return {"error": {"message": message, "detail": None}, "status": "failure"}
-
-
 @pytest.mark.parametrize(
     "body, message",
     [
@@ -219,7 +215,7 @@ def invalid(message):
 def test_invalid_fields_are_a_400_naming_the_field(api, body, message):
     response = api.create(body)
     assert response.status_code == 400
-    assert response.json == invalid(message)
+    assert response.json == failure(message)
 
 
 def test_a_map_nested_too_deep_is_refused(api):
@@ -228,7 +224,7 @@ def test_a_map_nested_too_deep_is_refused(api):
         context = {"a": context}
     response = api.create({"channel": CHANNEL, "context": context})
     assert response.status_code == 400
-    assert response.json == invalid("context: Must not nest deeper than 64 levels.")
+    assert response.json == failure("context: Must not nest deeper than 64 levels.")
 
 
 def test_nothing_is_stored_when_validation_fails(app, api):

@@ -1,6 +1,6 @@
 """POST /api/now/interaction with a sys_id: update (§4.4)."""
 import orjson
-from conftest import CHANNEL, QUEUE, RESULT_KEYS
+from conftest import NO_RECORD, CHANNEL, QUEUE, RESULT_KEYS
 
 from app.models import Interaction, InteractionJsonBlob
 
@@ -84,13 +84,7 @@ def test_an_update_is_validated_like_a_create(api):
 def test_an_unknown_sys_id_is_a_404(app, api):
     response = api.create({"sys_id": "0" * 32, "channel": CHANNEL})
     assert response.status_code == 404
-    assert response.json == {
-        "error": {
-            "message": "No Record found",
-            "detail": "Record doesn't exist or ACL restricts the record retrieval",
-        },
-        "status": "failure",
-    }
+    assert response.json == NO_RECORD
     with app.app_context():
         assert Interaction.select().count() == 0
 
