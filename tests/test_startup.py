@@ -2,7 +2,7 @@
 import threading
 import time
 
-import psycopg2
+import pytest
 
 from app import create_app
 from app.db import database
@@ -20,6 +20,7 @@ INSERT_INTERACTION = """
 
 
 def test_a_worker_starting_during_a_create_on_postgresql_does_not_deadlock_it(own_postgres_url):
+    psycopg2 = pytest.importorskip("psycopg2")
     settings = {"TESTING": True, "DATABASE_URL": own_postgres_url, "ADMIN_PASSWORD": ADMIN_PASSWORD}
     create_app(settings)
     database.close_all()
