@@ -1,10 +1,12 @@
-# `make run` serves the API on SQLite; `make test` runs the whole suite.
+# `make run` serves the API on SQLite through gunicorn.conf.py (HOST, PORT,
+# WEB_CONCURRENCY, ...); `make test` runs the whole suite.
 # Both set up .venv first, so they work on a fresh clone.
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
 PORT ?= 8080
-export PORT
+export HOST PORT
 
 .PHONY: run test install install-test clean
 
@@ -25,7 +27,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 run: install
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) wsgi:app
+	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 test: install-test
 	$(BIN)/python -m pytest

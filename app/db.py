@@ -42,7 +42,10 @@ def create_tables(models, seed):
     with database.atomic():
         if isinstance(database.obj, PostgresqlDatabase):
             database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-        database.create_tables(models, safe=True)
+        # Only the missing tables: CREATE INDEX IF NOT EXISTS locks its table
+        # even when the index exists, and held to the end of this transaction
+        # that lock deadlocks with the creates of workers already serving.
+        database.create_tables([model for model in models if not model.table_exists()], safe=True)
         return seed()
 
 

@@ -7,6 +7,7 @@ TEST_POSTGRES=0 leaves PostgreSQL out; otherwise an unreachable server is an
 error that says so, never a silent pass.
 """
 import base64
+import contextlib
 import os
 import uuid
 
@@ -26,9 +27,10 @@ def basic(user_name, password):
     return {"Authorization": f"Basic {token}"}
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A database of this test run's own on the machine's PostgreSQL."""
+@contextlib.contextmanager
+def _new_postgres_database():
+    """Yields the URL of a new database on the machine's PostgreSQL, dropped
+    on exit even while clients are still connected to it."""
     psycopg2 = pytest.importorskip("psycopg2")
     name = f"interaction_test_{uuid.uuid4().hex[:12]}"
     try:
@@ -41,13 +43,31 @@ def postgres_url():
             pytrace=False,
         )
     admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
-    yield f"{base}/{name}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+        yield f"{base}/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A database of this test run's own, shared by the tests of the run."""
+    with _new_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def own_postgres_url():
+    """A database of this test's own, for servers the test starts itself."""
+    if "postgres" not in BACKENDS:
+        pytest.skip("TEST_POSTGRES=0 leaves PostgreSQL out")
+    with _new_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

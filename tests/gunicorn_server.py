@@ -1,0 +1,164 @@
+"""Real gunicorn masters for the deployment tests: started the way an
+operator starts one (`gunicorn wsgi:app` with gunicorn.conf.py, settings in
+the environment) on a free loopback port, and stopped without fail."""
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+# Settings of the developer's shell that would change what the test starts.
+_FOREIGN_SETTINGS = ("DATABASE_URL", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "HOST", "PORT", "LOG_LEVEL")
+_ESTABLISHED = "01"  # a socket's state in /proc/net/tcp
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+class Gunicorn:
+    def __init__(self, log_dir, database_url, admin_password, workers, extra_args=(), ssl_context=None):
+        self.port = free_port()
+        self.ssl_context = ssl_context
+        self.log_path = Path(log_dir) / f"gunicorn-{self.port}.log"
+        env = {name: value for name, value in os.environ.items() if name not in _FOREIGN_SETTINGS}
+        env.update(
+            DATABASE_URL=database_url,
+            ADMIN_PASSWORD=admin_password,
+            WEB_CONCURRENCY=str(workers),
+            HOST=HOST,
+            PORT=str(self.port),
+        )
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "wsgi:app", *extra_args],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # A group of its own, so that stopping it reaches every worker.
+                start_new_session=True,
+            )
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def connection(self, timeout=30):
+        if self.ssl_context is None:
+            return http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+        return http.client.HTTPSConnection(HOST, self.port, timeout=timeout, context=self.ssl_context)
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def wait_until_healthy(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
+            connection = self.connection(timeout=2)
+            try:
+                connection.request("GET", "/health")
+                if connection.getresponse().status == 200:
+                    return self
+            except (OSError, http.client.HTTPException):
+                pass  # not listening yet
+            finally:
+                connection.close()
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn answered no /health within {timeout}s:\n{self.log()}")
+
+    def worker_pids(self):
+        """The master's children, read from /proc: its workers."""
+        children = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                parent = int(_stat_fields(entry.name)[1])
+            except OSError:
+                continue  # gone since the listing
+            if parent == self.pid:
+                children.append(int(entry.name))
+        return sorted(children)
+
+    def stop_a_worker_in_a_request(self, timeout=30):
+        """Catches a worker holding a client's connection, so that a kill lands
+        in the middle of a request: SIGSTOPs every worker, keeps one that holds
+        a connection stopped and lets the others go on; returns its pid."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            workers = self.worker_pids()
+            for pid in workers:
+                os.kill(pid, signal.SIGSTOP)
+            for pid in workers:
+                _wait_until_stopped(pid)
+            # Read once for all: the table is long on a busy machine.
+            connections = self._client_connection_inodes()
+            caught = next((pid for pid in workers if _socket_inodes(pid) & connections), None)
+            for pid in workers:
+                if pid != caught:
+                    os.kill(pid, signal.SIGCONT)
+            if caught is not None:
+                return caught
+        raise RuntimeError(f"no worker was caught in a request within {timeout}s")
+
+    def _client_connection_inodes(self):
+        """Socket inodes of the established connections to this server's port."""
+        inodes = set()
+        with open("/proc/net/tcp") as table:
+            next(table)  # the heading
+            for line in table:
+                fields = line.split()
+                local_port, state, inode = int(fields[1].rpartition(":")[2], 16), fields[3], fields[9]
+                if local_port == self.port and state == _ESTABLISHED:
+                    inodes.add(inode)
+        return inodes
+
+    def wait_for_workers(self, count, timeout=30):
+        deadline = time.monotonic() + timeout
+        while len(self.worker_pids()) != count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn has not {count} workers after {timeout}s:\n{self.log()}")
+            time.sleep(0.1)
+
+    def stop(self, timeout=30):
+        """SIGTERM, a graceful stop; the whole group is killed if it overruns."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def _wait_until_stopped(pid):
+    while _stat_fields(pid)[0] not in ("T", "t"):
+        time.sleep(0.001)
+
+
+def _stat_fields(pid):
+    """/proc/PID/stat after the command name, which may hold spaces and ')':
+    state, parent pid, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+
+
+def _socket_inodes(pid):
+    inodes = set()
+    for descriptor in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(descriptor)
+        except OSError:
+            continue  # closed since the listing
+        if target.startswith("socket:["):
+            inodes.add(target.removeprefix("socket:[").removesuffix("]"))
+    return inodes
