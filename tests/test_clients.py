@@ -1,57 +1,23 @@
 """Existing ServiceNow client libraries work unchanged against a real
 gunicorn serving the service."""
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pysnow
 import pytest
 import requests
 from conftest import CHANNEL, QUEUE
+from gunicorn_server import Gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "pysnow-secret"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('gunicorn') / 'interaction.sqlite3'}",
-        "ADMIN_PASSWORD": PASSWORD,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"gunicorn did not start: {process.stderr.read().decode()}")
-        time.sleep(0.1)
-    yield f"127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=30)
+    directory = tmp_path_factory.mktemp("gunicorn")
+    gunicorn = Gunicorn(directory, f"sqlite:///{directory / 'interaction.sqlite3'}", PASSWORD, workers=2)
+    try:
+        gunicorn.wait_until_healthy()
+        yield f"127.0.0.1:{gunicorn.port}"
+    finally:
+        gunicorn.stop()
 
 
 @pytest.fixture
