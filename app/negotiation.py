@@ -57,13 +57,23 @@ def body_format(content_type):
         )
     charset = options.get("charset")
     if charset is not None:
-        try:
-            charset = codecs.lookup(charset).name
-        except LookupError:
-            raise errors.APIError(415, "Unsupported Media Type", f"Unknown charset {charset!r}") from None
-        if charset == "utf-8":
-            charset = None
+        charset = _readable_charset(charset, fmt)
     return fmt, charset
+
+
+def _readable_charset(name, fmt):
+    """The codec name of a charset the body can be read in; None for UTF-8."""
+    try:
+        charset = codecs.lookup(name).name
+        # Python also has codecs that are no text encoding (rot13, base64, zlib).
+        "".encode(charset)
+        if charset == "utf-8":
+            return None
+        if fmt == XML:
+            serialization.xml_parser(charset)
+    except LookupError:
+        raise errors.APIError(415, "Unsupported Media Type", f"Unknown charset {name!r}") from None
+    return charset
 
 
 def request_data(request):

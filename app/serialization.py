@@ -3,6 +3,8 @@
 XML is read with an lxml parser that loads no DTD, expands no entity and
 touches no network, and a document that declares a DOCTYPE is refused.
 """
+from functools import lru_cache
+
 import orjson
 from flask import Response
 from lxml import etree
@@ -21,17 +23,22 @@ _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 # JSON writer stops at 254 levels.
 MAX_DEPTH = 64
 
-_parser_options = dict(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-    collect_ids=False,
-)
-_XML_PARSER = etree.XMLParser(**_parser_options)
+
+@lru_cache(maxsize=16)
+def xml_parser(charset=None):
+    """The hardened parser, for a body in `charset` (None: as the document
+    says, UTF-8 by default); LookupError when libxml2 cannot decode it."""
+    return etree.XMLParser(
+        encoding=charset,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+        collect_ids=False,
+    )
 
 
 class UnreadableBody(ValueError):
@@ -58,9 +65,8 @@ def read_json(body, charset=None):
 
 
 def read_xml(body, charset=None):
-    parser = _XML_PARSER if charset is None else etree.XMLParser(encoding=charset, **_parser_options)
     try:
-        root = etree.fromstring(body, parser)
+        root = etree.fromstring(body, xml_parser(charset))
     except (etree.XMLSyntaxError, ValueError) as error:
         raise UnreadableBody(f"Invalid XML: {error}") from None
     if root.getroottree().docinfo.doctype:

@@ -233,6 +233,28 @@ CONTENT_TYPE_CASES = [
         b'{"channel": "c"}',
         "application/json; charset=foo",
     ),
+    *(
+        Case(
+            f"charset {name}, no text encoding",
+            415,
+            UNSUPPORTED,
+            f"Unknown charset {name!r}",
+            b'{"channel": "c"}',
+            f"application/json; charset={name}",
+        )
+        for name in ("rot13", "base64", "hex", "zlib")
+    ),
+    *(
+        Case(
+            f"XML charset {name}, unknown to libxml2",
+            415,
+            UNSUPPORTED,
+            f"Unknown charset {name!r}",
+            b"<request/>",
+            f"application/xml; charset={name}",
+        )
+        for name in ("idna", "rot13", "punycode")
+    ),
     Case(
         "charset utf-16",
         201,
