@@ -351,6 +351,19 @@ XML_CASES = [
         XML,
     ),
     Case(
+        "parameter entity",
+        400,
+        READ,
+        DOCTYPE,
+        b'<!DOCTYPE r [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]><request/>',
+        XML,
+    ),
+    # libxml2 used to open these files: a different error for a missing one.
+    *(
+        Case(f"external DTD {url}", 400, READ, DOCTYPE, f'<!DOCTYPE request SYSTEM "{url}"><request/>'.encode(), XML)
+        for url in ("file:///etc/passwd", "file:///no/such/file", "http://127.0.0.1:9/x.dtd")
+    ),
+    Case(
         "10000 nested elements",
         400,
         READ,
