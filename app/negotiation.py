@@ -8,6 +8,7 @@ import codecs
 from functools import lru_cache
 
 from werkzeug.datastructures import MIMEAccept
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_accept_header, parse_options_header
 
 from . import errors, serialization
@@ -79,7 +80,12 @@ def _readable_charset(name, fmt):
 def request_data(request):
     """The request body read by its Content-Type into a dict of fields."""
     fmt, charset = body_format(request.headers.get("Content-Type"))
+    body = request.get_data(cache=False)
+    # A streamed body (chunked, no Content-Length) is cut at the limit
+    # without an error: one byte more means it was over.
+    if request.content_length is None and len(body) == request.max_content_length and request.input_stream.read(1):
+        raise RequestEntityTooLarge()
     try:
-        return serialization.read(request.get_data(cache=False), fmt, charset)
+        return serialization.read(body, fmt, charset)
     except serialization.UnreadableBody as error:
         raise errors.APIError(400, "Exception while reading request", str(error)) from None

@@ -333,6 +333,15 @@ PATH_CASES = [
 
 SIZE_CASES = [
     Case("body over the limit", 413, READ, TOO_LARGE, b"x" * (LIMIT + 1)),
+    Case("body over the limit, close", 413, READ, TOO_LARGE, b"x" * (LIMIT + 1), path=CLOSE.format("x")),
+    Case(
+        "streamed body over the limit",
+        413,
+        READ,
+        f"Rejected large REST payload with content-length = more bytes than allowed. Max allowed: {LIMIT} bytes.",
+        b'{"channel": "c"}' + b" " * LIMIT,
+        chunked=True,
+    ),
     Case("body at the limit", 201, body=b'{"channel": "c"}'.ljust(LIMIT)),
     Case("streamed body at the limit", 201, body=b'{"channel": "c"}'.ljust(LIMIT), chunked=True),
 ]
@@ -721,7 +730,7 @@ def test_one_log_line_per_request_without_password_or_body(client, caplog, monke
         ("POST", CLOSE.format("unknown"), {}, ADMIN, 404, "admin"),
         ("GET", CREATE, {}, ADMIN, 405, "-"),
         ("POST", CREATE, {"json": {}}, {**ADMIN, "Accept": "image/png"}, 406, "-"),
-        ("POST", CREATE, {"data": b"x" * (LIMIT + 1)}, ADMIN, 413, "admin"),
+        ("POST", CREATE, {"data": b"x" * (LIMIT + 1)}, ADMIN, 413, "-"),
         ("POST", CREATE, {"data": body_text, "content_type": "text/plain"}, ADMIN, 415, "admin"),
         ("GET", "/health", {}, {}, 200, "-"),
     ]
