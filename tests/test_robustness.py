@@ -115,6 +115,10 @@ def wrong_types():
         for value in (5, 1.5, True, [1], {"a": 1}):
             body = {"channel": "c", name: value}
             yield Case(f"{name} as {type(value).__name__}", 400, f"{name}: Not a valid string.", body=json_body(body))
+    # Falsy, yet no more "no sys_id" than a truthy one of the wrong type.
+    for value in (0, False, [], {}):
+        body = {"channel": "c", "sys_id": value}
+        yield Case(f"sys_id as {value!r}", 400, "sys_id: Not a valid string.", body=json_body(body))
     for name in ("context", "channel_metadata"):
         for value in (5, 1.5, True, [1], "x", "[1]"):
             yield Case(

@@ -120,7 +120,9 @@ update_schema = UpdateSchema()
 
 def load(data):
     """The fields of a create, or of an update when the body names a sys_id."""
-    schema = update_schema if data.get("sys_id") else create_schema
+    # A sys_id of the wrong type ({}, 0, false) is refused by the update
+    # schema, not taken for no sys_id.
+    schema = create_schema if data.get("sys_id") in (None, "") else update_schema
     try:
         return schema.load(data)
     except ValidationError as error:
