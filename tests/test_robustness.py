@@ -328,6 +328,7 @@ PATH_CASES = [
     Case("unknown API path", 400, NO_RESOURCE, method="GET", path="/api/now/table/incident"),
     Case("outside the API", 404, "Not Found", "/nothing is not a resource of this service", method="GET", path="/nothing"),
     Case("5000-character id", 404, *NO_RECORD, path=CLOSE.format("a" * 5000)),
+    Case("NUL in id", 404, *NO_RECORD, path=CLOSE.format("a%00b")),
     Case("invalid UTF-8 in id", 404, *NO_RECORD, path=CLOSE.format("%ff%fe")),
     Case("encoded surrogate in id", 404, *NO_RECORD, path=CLOSE.format("%ED%A0%80")),
     Case("trailing slash, close", 404, *NO_RECORD, path=CLOSE.format("x") + "/"),
