@@ -742,6 +742,7 @@ def test_one_log_line_per_request_without_password_or_body(client, caplog, monke
         ("POST", CREATE, {"data": b"x" * (LIMIT + 1)}, ADMIN, 413, "-"),
         ("POST", CREATE, {"data": body_text, "content_type": "text/plain"}, ADMIN, 415, "admin"),
         ("GET", "/health", {}, {}, 200, "-"),
+        ("POST", "/api/now/interaction/x%0APOST/close", {}, ADMIN, 404, "admin"),
     ]
     for method, path, kwargs, headers, status, user in requests:
         caplog.clear()
@@ -754,8 +755,10 @@ def test_one_log_line_per_request_without_password_or_body(client, caplog, monke
         assert match["status"] == str(status)
         assert match["user"] == user
         assert match["txn"] == response.headers["X-Transaction-ID"]
+        assert "\n" not in line
         for secret in (ADMIN_PASSWORD, "wrong-secret", body_text):
             assert secret not in line
+    assert match["path"] == "/api/now/interaction/x\\nPOST/close"
 
     caplog.clear()
     monkeypatch.setattr(service, "create", lambda fields, user: 1 / 0)
