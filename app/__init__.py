@@ -4,7 +4,7 @@ import sys
 
 from flask import Flask
 
-from . import cli, db, errors, health, interactions, transactions, users
+from . import cli, db, errors, health, interactions, openapi, transactions, users
 from .config import from_environment
 from .models import MODELS, seed_counters
 
@@ -37,5 +37,6 @@ def create_app(config=None):
     transactions.init_app(app)
     app.register_blueprint(interactions.bp)
     app.register_blueprint(health.bp)
+    openapi.init_app(app)
     cli.init_app(app)
     return app

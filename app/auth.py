@@ -11,6 +11,7 @@ import hmac
 import os
 from typing import NamedTuple
 
+from flask import request
 from flask_httpauth import HTTPBasicAuth
 from werkzeug.security import check_password_hash
 
@@ -19,7 +20,19 @@ from .errors import APIError, render_error
 from .models import SysUser
 from .users import hash_password
 
-auth = HTTPBasicAuth(scheme="BASIC", realm="Service-now")
+
+class StrictBasicAuth(HTTPBasicAuth):
+    """Basic credentials as werkzeug reads them: the Basic scheme only,
+    strict base64, UTF-8. flask-httpauth's own reader takes credentials
+    under any scheme (`Bearer <base64 of user:password>` logged in) and
+    skips characters that are not base64."""
+
+    def get_auth(self):
+        credentials = request.authorization
+        return credentials if credentials is not None and credentials.type == "basic" else None
+
+
+auth = StrictBasicAuth(scheme="BASIC", realm="Service-now")
 
 
 class User(NamedTuple):
@@ -53,9 +66,14 @@ def _spend_a_hash_check(password):
     check_password_hash(_unknown_user_hash, password)
 
 
+def _could_be_user_name(user_name):
+    """users.add allows no other names, and PostgreSQL refuses a NUL in a query."""
+    return 0 < len(user_name) <= 40 and user_name.isprintable()
+
+
 @auth.verify_password
 def verify_password(user_name, password):
-    if not user_name:
+    if not _could_be_user_name(user_name):
         return None
     row = _find_user().execute(user_name=user_name).fetchone()
     if row is None:

@@ -8,6 +8,7 @@ import codecs
 from functools import lru_cache
 
 from werkzeug.datastructures import MIMEAccept
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_accept_header, parse_options_header
 
 from . import errors, serialization
@@ -61,19 +62,34 @@ def body_format(content_type):
         )
     charset = options.get("charset")
     if charset is not None:
-        try:
-            charset = codecs.lookup(charset).name
-        except LookupError:
-            raise errors.APIError(415, "Unsupported Media Type", f"Unknown charset {charset!r}") from None
-        if charset == "utf-8":
-            charset = None
+        charset = _readable_charset(charset, fmt)
     return fmt, charset
+
+
+def _readable_charset(name, fmt):
+    """The codec name of a charset the body can be read in; None for UTF-8."""
+    try:
+        charset = codecs.lookup(name).name
+        # Python also has codecs that are no text encoding (rot13, base64, zlib).
+        "".encode(charset)
+        if charset == "utf-8":
+            return None
+        if fmt == XML:
+            serialization.xml_parser(charset)
+    except LookupError:
+        raise errors.APIError(415, "Unsupported Media Type", f"Unknown charset {name!r}") from None
+    return charset
 
 
 def request_data(request):
     """The request body read by its Content-Type into a dict of fields."""
     fmt, charset = body_format(request.headers.get("Content-Type"))
+    body = request.get_data(cache=False)
+    # A streamed body (chunked, no Content-Length) is cut at the limit
+    # without an error: one byte more means it was over.
+    if request.content_length is None and len(body) == request.max_content_length and request.input_stream.read(1):
+        raise RequestEntityTooLarge()
     try:
-        return serialization.read(request.get_data(cache=False), fmt, charset)
+        return serialization.read(body, fmt, charset)
     except serialization.UnreadableBody as error:
         raise errors.APIError(400, "Exception while reading request", str(error)) from None

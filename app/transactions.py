@@ -28,10 +28,14 @@ def finish(response):
     response.headers["X-Transaction-ID"] = g.transaction_id
     if log.isEnabledFor(logging.INFO):
         user = current_user()
+        path = request.path
+        if not path.isprintable():
+            # A %0A in the URL must not start a forged log line.
+            path = path.encode("unicode_escape").decode("ascii")
         log.info(
             "%s %s %s user=%s %.1fms txn=%s",
             request.method,
-            request.path,
+            path,
             response.status_code,
             user.user_name if user else "-",
             (time.perf_counter() - g.started) * 1000,

@@ -5,6 +5,7 @@ import orjson
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..errors import APIError
+from .service import CLOSED_COMPLETE, NEW, QUEUED
 
 # Nothing real nests deeper, and the JSON writer stops at 254 levels.
 MAX_MAP_DEPTH = 64
@@ -64,7 +65,9 @@ def _depth(value):
 def _table_name(**kwargs):
     return Text(
         allow_none=True,
-        validate=validate.Regexp(r"^[a-z0-9_]{1,80}\Z", error="Must be a table name: 1 to 80 of a-z, 0-9 and _."),
+        # `$` lets a final newline through, but Text has trimmed it; unlike
+        # `\Z` it is also a pattern OpenAPI (ECMA-262) understands.
+        validate=validate.Regexp(r"^[a-z0-9_]{1,80}$", error="Must be a table name: 1 to 80 of a-z, 0-9 and _."),
         **kwargs,
     )
 
@@ -114,13 +117,58 @@ class UpdateSchema(CreateSchema):
     channel = Text(validate=validate.Length(1, 32))
 
 
+class PresentSchema(Schema):
+    present = fields.Boolean(required=True)
+
+
+def _reference(**kwargs):
+    """A sys_id the record points at; "" when not set."""
+    return fields.String(required=True, validate=validate.Length(max=32), **kwargs)
+
+
+class ResultSchema(Schema):
+    """The record as create, update and close answer it (§4.3). It only
+    documents the answer (see openapi.py); service.to_result makes it."""
+
+    channel = fields.String(required=True)
+    context = fields.Nested(PresentSchema, required=True)
+    queue = fields.String(required=True)
+    state = fields.String(required=True, validate=validate.OneOf([NEW, QUEUED, CLOSED_COMPLETE]))
+    number = fields.String(required=True, validate=validate.Regexp(r"^IMS[0-9]{7,}$"))
+    contextDocument = _reference()
+    contextTable = fields.String(required=True)
+    channelMetadataDocument = _reference()
+    channelMetadataTable = fields.String(required=True)
+    channel_metadata = fields.Nested(PresentSchema, required=True)
+    sys_id = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{32}$"))
+    assigned_to = _reference()
+    closed_by = _reference()
+    opened_for = _reference()
+
+
+class ResultEnvelopeSchema(Schema):
+    result = fields.Nested(ResultSchema, required=True)
+
+
+class ErrorSchema(Schema):
+    message = fields.String(required=True)
+    detail = fields.String(required=True, allow_none=True)
+
+
+class ErrorEnvelopeSchema(Schema):
+    error = fields.Nested(ErrorSchema, required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["failure"]))
+
+
 create_schema = CreateSchema()
 update_schema = UpdateSchema()
 
 
 def load(data):
     """The fields of a create, or of an update when the body names a sys_id."""
-    schema = update_schema if data.get("sys_id") else create_schema
+    # A sys_id of the wrong type ({}, 0, false) is refused by the update
+    # schema, not taken for no sys_id.
+    schema = create_schema if data.get("sys_id") in (None, "") else update_schema
     try:
         return schema.load(data)
     except ValidationError as error:

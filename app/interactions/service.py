@@ -265,6 +265,9 @@ def _update_document(interaction, fields, name, table_field, id_field, model, no
 
 def close(sys_id, user):
     """Close the interaction; closing a closed one changes nothing (§5)."""
+    # No sys_id is longer, and PostgreSQL refuses a NUL in a query.
+    if len(sys_id) > 32 or "\x00" in sys_id:
+        raise not_found()
     with database.atomic():
         _close_interaction().execute(
             sys_id=sys_id, state=CLOSED_COMPLETE, closed_by=user.sys_id, now=utcnow(), user_name=user.user_name

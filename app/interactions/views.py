@@ -1,6 +1,7 @@
 """The routes. Each reads like ServiceNow's page for it: negotiate,
 authenticate, parse, validate, act, render."""
 from flask import Blueprint, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import negotiation, serialization
 from ..auth import auth, current_user
@@ -15,6 +16,9 @@ POST_ONLY = dict(methods=["POST"], strict_slashes=False, provide_automatic_optio
 @bp.before_request
 def negotiate():
     g.response_format = negotiation.require_response_format(request.headers.get("Accept"))
+    # Refused on every route, also on close, which would ignore the body.
+    if (request.content_length or 0) > request.max_content_length:
+        raise RequestEntityTooLarge()
 
 
 @bp.route("/interaction", **POST_ONLY)
