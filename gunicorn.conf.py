@@ -35,6 +35,14 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # half-written, and nothing answered is lost.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 
+# The request line and headers are bounded before the app sees them (these
+# are gunicorn's defaults, made explicit so that they are a decision): a
+# sys_id is 32 characters, and no client of this API needs more. gunicorn
+# answers a request over them itself, with a plain 414 or 431.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
+
 # gunicorn 25.1+ opens a control socket for `gunicornc` at one path per user,
 # which several masters on one host would take from one another: it is opened
 # only where CONTROL_SOCKET names a path of this master's own.
