@@ -359,3 +359,21 @@ def test_one_access_line_per_request_with_its_transaction_id(start_gunicorn, tmp
         [line] = [line for line in log.splitlines() if transaction_id in line]
         assert f" {status} " in line
     assert ADMIN_PASSWORD not in log and "wrong" not in log and CHANNEL not in log
+
+
+def test_gunicorn_bounds_the_request_line_and_headers(start_gunicorn, tmp_path):
+    server = start_gunicorn(f"sqlite:///{tmp_path / 'interaction.sqlite3'}", workers=1).wait_until_healthy()
+
+    def status_of(path, headers):
+        connection = server.connection()
+        try:
+            connection.request("POST", path, body=json.dumps({"channel": CHANNEL}), headers=headers)
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    assert status_of(f"/api/now/interaction/{'a' * 5000}/close", HEADERS) == 414
+    assert status_of("/api/now/interaction", {**HEADERS, "X-Padding": "p" * 9000}) == 431
+    assert status_of("/api/now/interaction", {**HEADERS, **{f"X-Extra-{n}": "x" for n in range(101)}}) == 431
+    # The worker is unharmed.
+    assert status_of("/api/now/interaction", HEADERS) == 201
