@@ -22,6 +22,8 @@ def from_environment():
         # werkzeug's method for new password hashes; its default costs ~100 ms
         # a check, which requests never pay (see auth.py).
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
+        # Seconds a starting worker waits for the database to answer.
+        "DATABASE_STARTUP_TIMEOUT": float(os.environ.get("DATABASE_STARTUP_TIMEOUT", "20")),
         # Seconds a writer waits for SQLite's lock before giving up.
         "SQLITE_BUSY_TIMEOUT": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "10")),
     }

@@ -1,12 +1,15 @@
 """The peewee database: chosen from DATABASE_URL, connected on first use in a
 request and handed back to the worker's pool when the request ends."""
 import functools
+import logging
 import operator
+import time
 
-from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase, Value
+from peewee import DatabaseProxy, InterfaceError, OperationalError, PostgresqlDatabase, SqliteDatabase, Value
 from playhouse.db_url import connect as connect_url
 
 database = DatabaseProxy()
+log = logging.getLogger(__name__)
 
 # Every scheme is served from a pool, so a request does not pay for a connect.
 _POOLED = {
@@ -67,11 +70,20 @@ def init_app(app, models, seed):
             app.config["SQLITE_BUSY_TIMEOUT"],
         )
     )
-    try:
-        return create_tables(models, seed)
-    finally:
-        close_connection()
-        app.teardown_appcontext(close_connection)
+    app.teardown_appcontext(close_connection)
+    # Hosts and database often start together: wait for it a while rather
+    # than fail, which would stop gunicorn's master altogether.
+    deadline = time.monotonic() + app.config["DATABASE_STARTUP_TIMEOUT"]
+    while True:
+        try:
+            return create_tables(models, seed)
+        except (OperationalError, InterfaceError) as error:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("The database is not available yet, retrying: %s", error)
+            time.sleep(1)
+        finally:
+            close_connection()
 
 
 class Param(str):

@@ -50,12 +50,13 @@ def _from_http_exception(exc):
         )
     if exc.code == 413:
         length = request.content_length
-        size = f"{length} bytes" if length is not None else "more bytes than allowed"
         limit = request.max_content_length
+        # A streamed body has no length to quote: it was cut at the limit.
+        size = f"content-length = {length} bytes" if length is not None else f"more than {limit} bytes, streamed"
         return APIError(
             413,
             "Exception while reading request",
-            f"Rejected large REST payload with content-length = {size}. Max allowed: {limit} bytes.",
+            f"Rejected large REST payload with {size}. Max allowed: {limit} bytes.",
         )
     return APIError(exc.code, exc.name, exc.description)
 

@@ -58,7 +58,7 @@ def body_format(content_type):
             415,
             "Unsupported Media Type",
             f"Content-Type {mimetype or content_type!r} is not supported; "
-            "use application/json or application/xml",
+            "use application/json, application/xml or text/xml",
         )
     charset = options.get("charset")
     if charset is not None:

@@ -68,23 +68,41 @@ def read_json(body, charset=None):
         if charset is not None:
             body = body.decode(charset)
         return orjson.loads(body)
-    except (orjson.JSONDecodeError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        raise UnreadableBody(f"Invalid JSON: {error}") from None
+    except orjson.JSONDecodeError as error:
+        # orjson calls bytes that are not UTF-8 a string with surrogates.
+        if error.msg.startswith("str is not valid UTF-8"):
+            raise UnreadableBody(
+                "Invalid JSON: the body is not UTF-8; name its charset in the Content-Type"
+            ) from None
         raise UnreadableBody(f"Invalid JSON: {error}") from None
 
 
 def read_xml(body, charset=None):
     try:
         root = etree.fromstring(body, xml_parser(charset))
-    except (etree.XMLSyntaxError, ValueError) as error:
+    except etree.XMLSyntaxError as error:
+        raise UnreadableBody(f"Invalid XML: {_plain(error.msg)}") from None
+    except ValueError as error:
         raise UnreadableBody(f"Invalid XML: {error}") from None
     if root.getroottree().docinfo.doctype:
         raise UnreadableBody("Invalid XML: a DOCTYPE is not allowed")
     if root.tag != "request":
         raise UnreadableBody(f"Invalid XML: the root element must be <request>, not <{root.tag}>")
     entries = [child for child in root if child.tag == "entry"]
+    if len(entries) > 1:
+        raise UnreadableBody("Invalid XML: a request holds one <entry>, not several")
     if len(root) == 1 and entries:
         root = entries[0]
     return _element_value(root) if len(root) else {}
+
+
+def _plain(message):
+    """libxml2's message, without its advice on libxml2's own options."""
+    if message.startswith("Excessive depth in document"):
+        return "elements nested deeper than 256 levels" + message.partition("option")[2]
+    return message
 
 
 def _element_value(element):

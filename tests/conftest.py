@@ -18,7 +18,7 @@ from app.db import database
 from app.models import MODELS
 
 ADMIN_PASSWORD = "admin-secret"
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("TEST_POSTGRES", "1") != "0" else [])
 
 

@@ -1,5 +1,6 @@
 """flask --app wsgi user ...: managing users from the command line, and the
 admin a first start creates (§6)."""
+import pytest
 from conftest import CHANNEL, basic
 
 from app.models import SysUser
@@ -90,3 +91,21 @@ def test_a_restart_keeps_the_data(make_app):
     assert closed.json["result"]["number"] == created["number"]
     following = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin).json["result"]
     assert following["number"] == "IMS0000002"
+
+
+def test_a_start_waits_for_the_database(make_app, tmp_path):
+    import threading
+
+    folder = tmp_path / "not-yet"
+    # SQLite cannot open a file in a folder that does not exist: the database
+    # "comes up" when the folder appears.
+    threading.Timer(1.5, folder.mkdir).start()
+    app = make_app(DATABASE_URL=f"sqlite:///{folder / 'interaction.sqlite3'}", DATABASE_STARTUP_TIMEOUT=30)
+    assert create(app, "admin", "admin-secret").status_code == 201
+
+
+def test_a_start_gives_up_when_the_database_stays_away(make_app, tmp_path):
+    from peewee import OperationalError
+
+    with pytest.raises(OperationalError):
+        make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'never' / 'x.sqlite3'}", DATABASE_STARTUP_TIMEOUT=0)

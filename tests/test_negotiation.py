@@ -97,11 +97,11 @@ def test_an_xml_body_in_another_charset_is_decoded(api):
     [
         (
             "text/plain",
-            "Content-Type 'text/plain' is not supported; use application/json or application/xml",
+            "Content-Type 'text/plain' is not supported; use application/json, application/xml or text/xml",
         ),
         (
             "application/x-www-form-urlencoded",
-            "Content-Type 'application/x-www-form-urlencoded' is not supported; use application/json or application/xml",
+            "Content-Type 'application/x-www-form-urlencoded' is not supported; use application/json, application/xml or text/xml",
         ),
         ("application/json; charset=klingon", "Unknown charset 'klingon'"),
     ],

@@ -31,12 +31,29 @@ def test_fields_not_given_are_kept(api):
     assert result == created
 
 
-def test_each_update_counts(app, api):
+def test_each_update_that_changes_something_counts(app, api):
     sys_id = api.created()["sys_id"]
-    for _ in range(3):
-        assert api.create({"sys_id": sys_id}).status_code == 201
+    for channel in ("a", "b", "c"):
+        assert api.create({"sys_id": sys_id, "channel": channel}).status_code == 201
     with app.app_context():
         assert Interaction.get_by_id(sys_id).sys_mod_count == 3
+
+
+def test_an_update_that_changes_nothing_writes_nothing(app, api):
+    created = api.created(queue=QUEUE)
+    with app.app_context():
+        updated_on = Interaction.get_by_id(created["sys_id"]).sys_updated_on
+    for body in ({}, {"queue": QUEUE}, {"channel": CHANNEL}):
+        assert api.create({"sys_id": created["sys_id"], **body}).json["result"] == created
+    with app.app_context():
+        stored = Interaction.get_by_id(created["sys_id"])
+        assert (stored.sys_mod_count, stored.sys_updated_on) == (0, updated_on)
+
+
+def test_taking_the_queue_away_makes_it_new_again(api):
+    created = api.created(queue=QUEUE)
+    result = api.create({"sys_id": created["sys_id"], "queue": ""}).json["result"]
+    assert (result["queue"], result["state"]) == ("", "new")
 
 
 def test_a_new_context_is_written_into_its_document(app, api):

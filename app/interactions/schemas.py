@@ -49,16 +49,14 @@ class Map(fields.Field):
 
 
 def _depth(value):
-    """How deep maps and lists nest, counted without recursion."""
+    """How deep maps and lists nest (a flat map is 1), counted without recursion."""
     deepest = 0
     stack = [(value, 1)]
     while stack:
-        item, depth = stack.pop()
+        container, depth = stack.pop()
         deepest = max(deepest, depth)
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
+        children = container.values() if isinstance(container, dict) else container
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return deepest
 
 

@@ -208,12 +208,13 @@ def update(fields, user):
             raise not_found()
         if interaction.state == CLOSED_COMPLETE:
             raise APIError(400, f"Interaction {interaction.number} is closed and cannot be updated")
+        before = dict(interaction.__data__)
         if "channel" in fields:
             interaction.channel = fields["channel"]
         if "queue" in fields:
+            # The page's rule: with a queue the state is queued, else new.
             interaction.queue = fields["queue"] or ""
-            if interaction.queue and interaction.state == NEW:
-                interaction.state = QUEUED
+            interaction.state = QUEUED if interaction.queue else NEW
         _update_document(interaction, fields, "context", "context_table", "context_id", InteractionJsonBlob, now, user)
         _update_document(
             interaction,
@@ -225,10 +226,12 @@ def update(fields, user):
             now,
             user,
         )
-        interaction.sys_updated_on = now
-        interaction.sys_updated_by = user.user_name
-        interaction.sys_mod_count += 1
-        interaction.save()
+        # As on ServiceNow, an update that changes nothing writes nothing.
+        if interaction.__data__ != before:
+            interaction.sys_updated_on = now
+            interaction.sys_updated_by = user.user_name
+            interaction.sys_mod_count += 1
+            interaction.save()
         return find_result(interaction.sys_id)
 
 
