@@ -135,6 +135,10 @@ HOSTILE = {
         "<request><channel>&lol3;</channel></request>",
         "Invalid XML: a DOCTYPE is not allowed",
     ),
+    "two entries": (
+        "<request><entry><channel>a</channel></entry><entry><channel>b</channel></entry></request>",
+        "Invalid XML: a request holds one <entry>, not several",
+    ),
     "undefined entity": ("<request><channel>&nope;</channel></request>", "Invalid XML: Entity 'nope' not defined"),
 }
 
