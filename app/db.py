@@ -5,7 +5,7 @@ import logging
 import operator
 import time
 
-from peewee import DatabaseProxy, InterfaceError, OperationalError, PostgresqlDatabase, SqliteDatabase, Value
+from peewee import DatabaseProxy, InterfaceError, OperationalError, PostgresqlDatabase, Value
 from playhouse.db_url import connect as connect_url
 
 database = DatabaseProxy()
@@ -50,10 +50,6 @@ def create_tables(models, seed):
         # that lock deadlocks with the creates of workers already serving.
         database.create_tables([model for model in models if not model.table_exists()], safe=True)
         return seed()
-
-
-def is_sqlite():
-    return isinstance(database.obj, SqliteDatabase)
 
 
 def close_connection(exc=None):
