@@ -1,12 +1,13 @@
-# `make run` serves the API on SQLite; `make test` runs the whole suite.
-# Both set up .venv first, so they work on a fresh clone.
+# `make run` serves the API on SQLite; `make test` runs the whole suite;
+# `make bench` measures throughput (BENCH_ARGS="--prefill 1000000 ...").
+# Each sets up .venv first, so they work on a fresh clone.
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 PORT ?= 8080
 export PORT
 
-.PHONY: run test install install-test clean
+.PHONY: run test bench install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,10 @@ run: install
 
 test: install-test
 	$(BIN)/python -m pytest
+
+# Uses wrk when installed (apt-get install wrk), else bench/loadgen.py.
+bench: install
+	BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
