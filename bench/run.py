@@ -83,6 +83,17 @@ class Figures:
     note: str = ""
 
 
+def _gunicorn_knows(setting):
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return any(known.name == setting for known in KNOWN_SETTINGS)
+
+
+# Newer gunicorns open a control socket at one fixed path per user: a
+# benchmark server must not take it from a server someone else runs.
+_NO_CONTROL_SOCKET = ["--no-control-socket"] if _gunicorn_knows("control_socket_disable") else []
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -115,6 +126,7 @@ class Gunicorn:
             "--bind", f"127.0.0.1:{self.port}",
             "--chdir", chdir,
             "--log-level", "warning",
+            *_NO_CONTROL_SOCKET,
             app,
         ]  # fmt: skip
         self.process = subprocess.Popen(command, env={**os.environ, **(env or {})})
