@@ -4,9 +4,10 @@ import fcntl
 import functools
 import operator
 import os
+import sqlite3
 import threading
 
-from peewee import DatabaseProxy, OperationalError, PostgresqlDatabase, SqliteDatabase, Value
+from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase, Value
 from playhouse.db_url import connect as connect_url
 from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledSqliteDatabase
@@ -25,6 +26,41 @@ _POOLED = {
 _SCHEMA_LOCK = 7_290_113
 
 
+class WalCheckpointer:
+    """Copies the WAL back into the database from a thread of the process's
+    own, on a connection of its own.
+
+    A checkpoint ends in fsyncs, and on a large table it writes hundreds of
+    scattered pages: run in a request, it made that request the slowest in a
+    hundred (p99 of 88 ms with a million interactions stored). sqlite3 lets
+    go of the GIL while it runs, so requests go on meanwhile; a passive
+    checkpoint never blocks a writer.
+    """
+
+    def __init__(self, path):
+        self._path = path
+        self._due = threading.Event()
+        self._pid = None
+
+    def wake(self):
+        # Started on first use in each process: a thread does not survive fork.
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            threading.Thread(target=self._run, name="wal-checkpointer", daemon=True).start()
+        self._due.set()
+
+    def _run(self):
+        connection = sqlite3.connect(self._path, isolation_level=None)
+        while True:
+            self._due.wait()
+            self._due.clear()
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                # Nothing is lost: the next checkpoint copies what this one did not.
+                pass
+
+
 class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
     """SQLite whose writers queue in the kernel rather than in SQLite's busy
     handler, and checkpoint outside the queue.
@@ -39,7 +75,7 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
 
     COMMIT no longer checkpoints the WAL (wal_autocheckpoint=0), which would
     hold the queue through two fsyncs; every CHECKPOINT_EVERY commits a
-    process checkpoints after leaving the queue instead.
+    process has its checkpointer thread do it (see WalCheckpointer).
     """
 
     CHECKPOINT_EVERY = 100
@@ -51,6 +87,7 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
         self._lock_file = None
         self._lock_pid = None
         self._commits = 0
+        self._checkpointer = WalCheckpointer(database)
 
     def _queue_lock(self):
         # A forked child must not share its parent's lock: flock belongs to
@@ -89,11 +126,7 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
             self._leave_queue()
         self._commits += 1
         if self._commits % self.CHECKPOINT_EVERY == 0:
-            try:
-                self.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
-            except OperationalError:
-                # The commit stands; the next checkpoint catches up.
-                pass
+            self._checkpointer.wake()
 
     def rollback(self):
         try:
