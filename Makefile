@@ -1,6 +1,7 @@
 # `make run` serves the API on SQLite through gunicorn.conf.py (HOST, PORT,
-# WEB_CONCURRENCY, ...); `make test` runs the whole suite.
-# Both set up .venv first, so they work on a fresh clone.
+# WEB_CONCURRENCY, ...); `make test` runs the whole suite; `make bench`
+# measures throughput (BENCH_ARGS="--prefill 1000000 ...").
+# Each sets up .venv first, so they work on a fresh clone.
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 export HOST PORT
 
-.PHONY: run test install install-test clean
+.PHONY: run test bench install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,10 @@ run: install
 
 test: install-test
 	$(BIN)/python -m pytest
+
+# Uses wrk when installed (apt-get install wrk), else bench/loadgen.py.
+bench: install
+	@BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

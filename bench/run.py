@@ -1,0 +1,547 @@
+"""The throughput benchmark: `make bench`, or `.venv/bin/python bench/run.py`.
+
+In one run, on one gunicorn configuration, it measures the ceiling (a bare
+WSGI app answering a fixed 201) and the service's JSON create, XML create and
+close, and gives each as a share of that ceiling, so the ratios hold on a busy
+machine where the absolute figures do not. Optionally it measures json-server
+0.17.4 posting the same body, and repeats the service's measurements after
+prefilling the table. It prints a Markdown report ready to paste.
+"""
+import argparse
+import base64
+import datetime
+import http.client
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+sys.path[:0] = [ROOT, BENCH]
+
+import loadgen  # noqa: E402
+import prefill  # noqa: E402
+from app.models import ADMIN_SYS_ID  # noqa: E402
+
+CHANNEL = prefill.CHANNEL
+QUEUE = prefill.QUEUE
+JSON_BODY = (
+    f'{{"channel":"{CHANNEL}","queue":"{QUEUE}","context":{{"customer":"42","topic":"billing"}}}}'
+).encode()
+XML_BODY = (
+    f"<request><entry><channel>{CHANNEL}</channel><queue>{QUEUE}</queue>"
+    "<context><customer>42</customer><topic>billing</topic></context></entry></request>"
+).encode()
+CREATE_PATH = "/api/now/interaction"
+JSON_SERVER_VERSION = "0.17.4"
+
+# The bars of the performance issue.
+TARGET_JSON_RATIO = 0.40
+TARGET_XML_OF_JSON = 0.90
+TARGET_OVER_JSON_SERVER = 6.0
+TARGET_P99_MS = 20.0
+TARGET_PREFILLED_OF_EMPTY = 0.90
+TARGET_GROWTH_MB = 10.0
+
+
+@dataclass
+class Load:
+    """What a measurement sends: one request, or one per path in turn."""
+
+    method: str
+    headers: dict
+    body: bytes
+    paths: list
+    expected_status: int
+
+    def split(self, fraction):
+        """Two loads that share no path: the first with `fraction` of them."""
+        if len(self.paths) == 1:
+            return self, self
+        cut = int(len(self.paths) * fraction)
+        return Load(**{**vars(self), "paths": self.paths[:cut]}), Load(**{**vars(self), "paths": self.paths[cut:]})
+
+
+@dataclass
+class Figures:
+    name: str
+    table: str
+    requests: int
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    # The ceiling measured just before, in the same phase of the run.
+    ceiling: float = 0.0
+
+    @property
+    def ratio(self):
+        return self.rate / self.ceiling
+
+
+def _gunicorn_knows(setting):
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return any(known.name == setting for known in KNOWN_SETTINGS)
+
+
+# Newer gunicorns open a control socket at one fixed path per user: a
+# benchmark server must not take it from a server someone else runs.
+_NO_CONTROL_SOCKET = ["--no-control-socket"] if _gunicorn_knows("control_socket_disable") else []
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, process, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before listening on {port}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {seconds} s")
+
+
+class Gunicorn:
+    """One gunicorn master and its sync workers, on a loopback port."""
+
+    def __init__(self, app, chdir, workers, env=None):
+        self.port = free_port()
+        self.workers = workers
+        command = [
+            sys.executable, "-m", "gunicorn",
+            "--worker-class", "sync",
+            "--workers", str(workers),
+            "--bind", f"127.0.0.1:{self.port}",
+            "--chdir", chdir,
+            "--log-level", "warning",
+            *_NO_CONTROL_SOCKET,
+            app,
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command, env={**os.environ, **(env or {})})
+        wait_for_port(self.port, self.process)
+        deadline = time.monotonic() + 60
+        while len(self.worker_pids()) < workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not start its workers")
+            time.sleep(0.1)
+
+    def worker_pids(self):
+        path = f"/proc/{self.process.pid}/task/{self.process.pid}/children"
+        with open(path) as f:
+            return sorted(int(pid) for pid in f.read().split())
+
+    def worker_rss_mb(self):
+        sizes = {}
+        for pid in self.worker_pids():
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        sizes[pid] = int(line.split()[1]) / 1024
+        return sizes
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class JsonServer:
+    """json-server 0.17.4 through npx, on a loopback port; None when npx or
+    the package cannot be had."""
+
+    @classmethod
+    def start(cls, folder):
+        npx = shutil.which("npx")
+        if npx is None:
+            return None, "npx is not installed"
+        db = os.path.join(folder, "json-server-db.json")
+        with open(db, "w") as f:
+            f.write('{"interaction": []}')
+        port = free_port()
+        command = [
+            npx, "--yes", f"json-server@{JSON_SERVER_VERSION}",
+            "--host", "127.0.0.1", "--port", str(port), "--quiet", db,
+        ]  # fmt: skip
+        process = subprocess.Popen(
+            command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
+        try:
+            wait_for_port(port, process, seconds=180)
+        except RuntimeError as error:
+            cls._kill(process)
+            detail = process.stderr.read().decode(errors="replace").strip().splitlines()[-1:] or [str(error)]
+            return None, f"json-server did not start: {detail[0]}"
+        server = cls()
+        server.port, server.process = port, process
+        return server, None
+
+    @staticmethod
+    def _kill(process):
+        # npx runs node as a child: stop the whole session it leads.
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        process.wait()
+
+    def stop(self):
+        self._kill(self.process)
+
+
+class Wrk:
+    name = "wrk"
+
+    def __init__(self, path, threads, folder):
+        self.path = path
+        self.threads = threads
+        self.folder = folder
+        version = subprocess.run([path, "-v"], capture_output=True, text=True).stdout
+        match = re.search(r"wrk (\S+)", version)
+        self.name = f"wrk {match.group(1) if match else ''}".strip()
+
+    def _script(self, load):
+        lines = [f'wrk.method = "{load.method}"']
+        lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in load.headers.items()]
+        lines.append(f"wrk.body = {_lua_string(load.body)}")
+        if len(load.paths) > 1:
+            paths_file = os.path.join(self.folder, f"paths-{secrets.token_hex(4)}.txt")
+            with open(paths_file, "w") as f:
+                f.write("\n".join(load.paths) + "\n")
+            # Each thread takes every threads-th path from its own offset, so no
+            # two requests of a run share a path.
+            lines.append(
+                f"""
+local paths, counter, step, threads = {{}}, 0, {self.threads}, 0
+function setup(thread) thread:set("first", threads); threads = threads + 1 end
+function init(args)
+  for line in io.lines({_lua_string(paths_file.encode())}) do paths[#paths + 1] = line end
+  counter = first
+end
+function request()
+  local path = paths[counter % #paths + 1]
+  counter = counter + step
+  return wrk.format(nil, path)
+end"""
+            )
+        script = os.path.join(self.folder, f"load-{secrets.token_hex(4)}.lua")
+        with open(script, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return script
+
+    def measure(self, port, load, seconds, connections):
+        script = self._script(load)
+        command = [
+            self.path, f"-t{self.threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+            "--latency", "--timeout", "10s", "-s", script, f"http://127.0.0.1:{port}{load.paths[0]}",
+        ]  # fmt: skip
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        requests = int(re.search(r"(\d+) requests in", out).group(1))
+        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+        non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        errors += int(non_2xx.group(1)) if non_2xx else 0
+        return requests, rate, _wrk_ms(out, "50%"), _wrk_ms(out, "99%"), errors
+
+
+def _lua_string(data):
+    return '"' + "".join(f"\\{byte}" for byte in data) + '"'
+
+
+def _wrk_ms(out, percentile):
+    value, unit = re.search(rf"^\s+{percentile}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+class OwnGenerator:
+    name = "bench/loadgen.py (no wrk installed)"
+
+    def __init__(self, processes):
+        self.processes = processes
+
+    def measure(self, port, load, seconds, connections):
+        requests = [loadgen.http_request(load.method, path, load.headers, load.body) for path in load.paths]
+        result = loadgen.run(
+            "127.0.0.1",
+            port,
+            requests,
+            connections=connections,
+            duration=seconds,
+            processes=self.processes,
+            expected_statuses=(load.expected_status,),
+        )
+        return result.requests, result.rate, result.percentile(0.5) * 1000, result.percentile(0.99) * 1000, result.errors
+
+
+def probe(port, load):
+    """One request before measuring: the load must get the answer it expects,
+    or the figures would measure an error page."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request(load.method, load.paths[0], body=load.body, headers=load.headers)
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    if response.status != load.expected_status:
+        raise RuntimeError(f"{load.method} {load.paths[0]} answered {response.status}, not {load.expected_status}: {body[:300]!r}")
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.folder = tempfile.mkdtemp(prefix="interaction-bench-")
+        self.database_url = f"sqlite:///{os.path.join(self.folder, 'interaction.sqlite3')}"
+        self.password = secrets.token_urlsafe(12)
+        token = base64.b64encode(f"admin:{self.password}".encode()).decode()
+        self.auth = {"Authorization": f"Basic {token}"}
+        wrk = shutil.which("wrk")
+        if wrk and args.generator in ("auto", "wrk"):
+            self.generator = Wrk(wrk, min(2, args.connections), self.folder)
+        elif args.generator == "wrk":
+            raise SystemExit("--generator wrk: wrk is not installed (apt-get install wrk)")
+        else:
+            self.generator = OwnGenerator(min(2, os.cpu_count() or 1))
+        self.figures = []
+        self.ceilings = []
+        self.memory = None
+        self.json_server_note = None
+
+    def run_load(self, name, table, port, load, count=True):
+        """Warm up, then measure; returns the Figures."""
+        warmup, load = load.split(self.args.warmup / (self.args.warmup + self.args.duration))
+        probe(port, warmup)
+        if self.args.warmup > 0:
+            self.served += self.generator.measure(port, warmup, self.args.warmup, self.args.connections)[0]
+        requests, rate, p50, p99, errors = self.generator.measure(port, load, self.args.duration, self.args.connections)
+        self.served += requests
+        ceiling = self.ceilings[-1].rate if self.ceilings else rate
+        figures = Figures(name, table, requests, rate, p50, p99, errors, ceiling)
+        if count:
+            self.figures.append(figures)
+        print(f"  {name:<28} {table:>12}  {rate:8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  errors {errors}",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return figures
+
+    def json_create(self, path=CREATE_PATH, headers=None):
+        headers = headers or {**self.auth, "Content-Type": "application/json", "Accept": "application/json"}
+        return Load("POST", headers, JSON_BODY, [path], 201)
+
+    def xml_create(self):
+        headers = {**self.auth, "Content-Type": "application/xml", "Accept": "application/xml"}
+        return Load("POST", headers, XML_BODY, [CREATE_PATH], 201)
+
+    def close_load(self, seconds):
+        """Close, each request a different open interaction: enough of them
+        inserted now that even the ceiling's rate would not run out."""
+        upper = max(c.rate for c in self.ceilings) * 1.5 * seconds + 1000
+        ids, _ = prefill.insert_interactions(self.database_url, int(upper), ADMIN_SYS_ID, open_ids=True)
+        paths = [f"{CREATE_PATH}/{sys_id}/close" for sys_id in ids]
+        headers = {**self.auth, "Accept": "application/json"}
+        return Load("POST", headers, b"", paths, 200)
+
+    def measure_service(self, service, table):
+        self.run_load("JSON create", table, service.port, self.json_create())
+        self.run_load("XML create", table, service.port, self.xml_create())
+        seconds = self.args.warmup + self.args.duration
+        self.run_load("close", table, service.port, self.close_load(seconds))
+
+    def measure_ceiling(self, ceiling, table):
+        load = Load("POST", {"Content-Type": "application/json"}, JSON_BODY, ["/"], 201)
+        figures = self.run_load("ceiling", table, ceiling.port, load, count=False)
+        figures.ceiling = figures.rate
+        self.ceilings.append(figures)
+
+    def check_memory(self, service, before):
+        """Serve JSON creates until --requests have been served since
+        `before` was taken, then take the workers' RSS again."""
+        load = self.json_create()
+        rate = self.figures[0].rate or 100
+        while self.served < self.args.requests:
+            remaining = self.args.requests - self.served
+            seconds = min(60.0, max(1.0, remaining / rate * 1.05))
+            self.served += self.generator.measure(service.port, load, seconds, self.args.connections)[0]
+        self.memory = (before, service.worker_rss_mb(), self.served)
+
+    def run(self):
+        started = datetime.datetime.now().astimezone()
+        load_at_start = os.getloadavg()
+        print(f"bench: {self.generator.name}; files in {self.folder}", file=sys.stderr)
+        ceiling = Gunicorn("ceiling:app", BENCH, self.args.workers)
+        service = Gunicorn(
+            "wsgi:app", ROOT, self.args.workers, {"DATABASE_URL": self.database_url, "ADMIN_PASSWORD": self.password}
+        )
+        try:
+            self.served = 0
+            self.measure_ceiling(ceiling, "empty")
+            # Memory is taken after the first warm-up, so that what a worker
+            # builds once (compiled SQL, caches, the connection) is not growth.
+            probe(service.port, self.json_create())
+            self.generator.measure(service.port, self.json_create(), 1, self.args.connections)
+            before = service.worker_rss_mb()
+            self.served = 0
+            self.measure_service(service, "empty")
+            if self.args.requests:
+                self.check_memory(service, before)
+            if self.args.json_server:
+                self.measure_json_server()
+            if self.args.prefill:
+                print(f"  prefilling {self.args.prefill:,} interactions ...", file=sys.stderr, flush=True)
+                _, seconds = prefill.insert_interactions(self.database_url, self.args.prefill, ADMIN_SYS_ID)
+                self.prefill_seconds = seconds
+                table = f"+{self.args.prefill:,}"
+                self.measure_ceiling(ceiling, table)
+                self.measure_service(service, table)
+        finally:
+            service.stop()
+            ceiling.stop()
+            if not self.args.keep:
+                shutil.rmtree(self.folder, ignore_errors=True)
+        print(self.report(started, load_at_start))
+
+    def measure_json_server(self):
+        server, why_not = JsonServer.start(self.folder)
+        if server is None:
+            self.json_server_note = why_not
+            print(f"  json-server skipped: {why_not}", file=sys.stderr)
+            return
+        try:
+            headers = {"Content-Type": "application/json", "Accept": "application/json"}
+            self.run_load(f"json-server {JSON_SERVER_VERSION} create", "empty", server.port, self.json_create("/interaction", headers))
+        finally:
+            server.stop()
+
+    def report(self, started, load_at_start):
+        args = self.args
+        lines = [
+            f"### Benchmark, {started:%Y-%m-%d %H:%M %Z}",
+            "",
+            f"- machine: {_cpu_model()}, {os.cpu_count()} cores, {_memory_gb():.0f} GB; "
+            f"load average at start {load_at_start[0]:.2f}, {load_at_start[1]:.2f}, {load_at_start[2]:.2f}",
+            f"- command: `{_command_line()}`",
+            f"- server: gunicorn, {args.workers} sync workers, on 127.0.0.1; "
+            f"SQLite (WAL, synchronous=NORMAL) in a temporary folder; Python {platform.python_version()}",
+            f"- load: {self.generator.name}, {args.connections} connections, "
+            f"{args.duration:g} s per measurement after {args.warmup:g} s of warm-up",
+            "- ceiling: a bare WSGI app reading the body and answering a fixed 201 (bench/ceiling.py), "
+            "measured at the start of each phase (empty table, prefilled table); each ratio is to the "
+            "ceiling of its phase, so that it holds while the machine's load drifts",
+            "",
+            "| measurement | interactions stored | req/s | p50 ms | p99 ms | errors | × ceiling |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for f in sorted([*self.ceilings, *self.figures], key=lambda f: f.table != "empty"):
+            lines.append(
+                f"| {f.name} | {f.table} | {f.rate:.0f} | {f.p50_ms:.2f} | {f.p99_ms:.2f} | {f.errors} | {f.ratio:.2f} |"
+            )
+        if self.memory:
+            before, after, served = self.memory
+            lines += ["", f"Worker memory (RSS) over {served:,} requests after warm-up:", ""]
+            lines += ["| worker | before MB | after MB | growth MB |", "|---|---:|---:|---:|"]
+            for pid in sorted(before):
+                if pid in after:
+                    lines.append(f"| {pid} | {before[pid]:.1f} | {after[pid]:.1f} | {after[pid] - before[pid]:+.1f} |")
+        if self.json_server_note:
+            lines += ["", f"json-server: not measured ({self.json_server_note})."]
+        if args.prefill:
+            lines += ["", f"Prefill: {args.prefill:,} interactions with their documents in {self.prefill_seconds:.0f} s."]
+        lines += ["", "| target | measured | holds |", "|---|---|---|"]
+        lines += [f"| {target} | {measured} | {'yes' if holds else '**no**'} |" for target, measured, holds in self.targets()]
+        return "\n".join(lines)
+
+    def targets(self):
+        by_name = {}
+        for f in self.figures:
+            by_name.setdefault(f.name, []).append(f)
+        json_create, xml_create, close = (by_name[n][0] for n in ("JSON create", "XML create", "close"))
+        ratio = json_create.ratio
+        yield f"JSON create ≥ {TARGET_JSON_RATIO:.2f} × ceiling", f"{ratio:.2f}", ratio >= TARGET_JSON_RATIO
+        share = xml_create.rate / json_create.rate
+        yield f"XML create ≥ {TARGET_XML_OF_JSON:.2f} × JSON create", f"{share:.2f}", share >= TARGET_XML_OF_JSON
+        ratio = close.ratio
+        yield f"close ≥ {TARGET_JSON_RATIO:.2f} × ceiling", f"{ratio:.2f}", ratio >= TARGET_JSON_RATIO
+        for name in (n for n in by_name if n.startswith("json-server")):
+            times = json_create.rate / by_name[name][0].rate
+            yield f"JSON create ≥ {TARGET_OVER_JSON_SERVER:g} × {name}", f"{times:.1f} ×", times >= TARGET_OVER_JSON_SERVER
+        service = [f for f in self.figures if not f.name.startswith("json-server")]
+        worst = max(service, key=lambda f: f.p99_ms)
+        yield (
+            f"p99 ≤ {TARGET_P99_MS:g} ms at {self.args.connections} connections",
+            f"worst {worst.p99_ms:.1f} ms ({worst.name}, {worst.table})",
+            worst.p99_ms <= TARGET_P99_MS,
+        )
+        errors = sum(f.errors for f in service)
+        yield "no errors", str(errors), errors == 0
+        if self.args.prefill:
+            for name in ("JSON create", "XML create", "close"):
+                if len(by_name[name]) > 1:
+                    # Each rate as a share of its phase's ceiling: the machine's
+                    # load may change while the table fills.
+                    share = by_name[name][1].ratio / by_name[name][0].ratio
+                    yield (
+                        f"{name} with {self.args.prefill:,} stored ≥ {TARGET_PREFILLED_OF_EMPTY:.2f} × empty",
+                        f"{share:.2f}",
+                        share >= TARGET_PREFILLED_OF_EMPTY,
+                    )
+        if self.memory:
+            before, after, served = self.memory
+            growth = max(after[pid] - before[pid] for pid in before if pid in after)
+            yield (
+                f"worker RSS growth ≤ {TARGET_GROWTH_MB:g} MB over {self.args.requests:,} requests",
+                f"{growth:+.1f} MB over {served:,}",
+                growth <= TARGET_GROWTH_MB and served >= self.args.requests,
+            )
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gb():
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+
+
+def _command_line():
+    return os.environ.get("BENCH_COMMAND") or " ".join(["python bench/run.py", *sys.argv[1:]])
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--connections", type=int, default=16, help="concurrent client connections (16)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (10)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before each measurement (2)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers, for every server (2)")
+    parser.add_argument("--prefill", type=int, default=0, metavar="N", help="then store N interactions and measure again")
+    parser.add_argument("--requests", type=int, default=100_000, help="requests the memory check spans; 0 skips it (100000)")
+    parser.add_argument("--json-server", action="store_true", help=f"also measure json-server {JSON_SERVER_VERSION} (npx)")
+    parser.add_argument("--generator", choices=("auto", "wrk", "own"), default="auto", help="wrk if installed (auto)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, scripts)")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    Bench(parse_args()).run()
