@@ -121,7 +121,7 @@ def wait_for_port(port, process, seconds=60):
 class Gunicorn:
     """One gunicorn master and its sync workers, on a loopback port."""
 
-    def __init__(self, app, chdir, workers, env=None):
+    def __init__(self, app, chdir, workers, env=None, log_path=None):
         self.port = free_port()
         self.workers = workers
         command = [
@@ -134,7 +134,12 @@ class Gunicorn:
             *_NO_CONTROL_SOCKET,
             app,
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, env={**os.environ, **(env or {})})
+        # The service writes its access line per request to standard output,
+        # as deployed: into a file, not into the report.
+        log = open(log_path, "ab") if log_path else None
+        self.process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=log)
+        if log:
+            log.close()
         wait_for_port(self.port, self.process)
         deadline = time.monotonic() + 60
         while len(self.worker_pids()) < workers:
@@ -386,7 +391,11 @@ class Bench:
         print(f"bench: {self.generator.name}; files in {self.folder}", file=sys.stderr)
         ceiling = Gunicorn("ceiling:app", BENCH, self.args.workers)
         service = Gunicorn(
-            "wsgi:app", ROOT, self.args.workers, {"DATABASE_URL": self.database_url, "ADMIN_PASSWORD": self.password}
+            "wsgi:app",
+            ROOT,
+            self.args.workers,
+            {"DATABASE_URL": self.database_url, "ADMIN_PASSWORD": self.password},
+            log_path=os.path.join(self.folder, "service.log"),
         )
         try:
             self.served = 0
@@ -437,7 +446,8 @@ class Bench:
             f"load average at start {load_at_start[0]:.2f}, {load_at_start[1]:.2f}, {load_at_start[2]:.2f}",
             f"- command: `{_command_line()}`",
             f"- server: gunicorn, {args.workers} sync workers, on 127.0.0.1; "
-            f"SQLite (WAL, synchronous=NORMAL) in a temporary folder; Python {platform.python_version()}",
+            f"SQLite (WAL, synchronous=NORMAL) in a temporary folder; the service as gunicorn.conf.py "
+            f"sets it up, its access log (a line per request) written to a file; Python {platform.python_version()}",
             f"- load: {self.generator.name}, {args.connections} connections, "
             f"{args.duration:g} s per measurement after {args.warmup:g} s of warm-up",
             "- ceiling: a bare WSGI app reading the body and answering a fixed 201 (bench/ceiling.py), "
