@@ -377,3 +377,47 @@ def test_gunicorn_bounds_the_request_line_and_headers(start_gunicorn, tmp_path):
     assert status_of("/api/now/interaction", {**HEADERS, **{f"X-Extra-{n}": "x" for n in range(101)}}) == 431
     # The worker is unharmed.
     assert status_of("/api/now/interaction", HEADERS) == 201
+
+
+def test_a_password_change_or_deactivation_holds_at_once_on_every_worker(start_gunicorn, tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    from gunicorn_server import ROOT
+
+    database_url = f"sqlite:///{tmp_path / 'interaction.sqlite3'}"
+    server = start_gunicorn(database_url, workers=2).wait_until_healthy()
+
+    def flask(*args):
+        env = {**os.environ, "DATABASE_URL": database_url}
+        subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env, check=True)
+
+    def answers_by_worker(password, expected):
+        """Creates until both workers have answered; the status each gave."""
+        seen = {}
+        credentials = base64.b64encode(f"agent:{password}".encode()).decode()
+        for _ in range(200):
+            connection = server.connection()
+            connection.request(
+                "POST", "/api/now/interaction", body=json.dumps({"channel": CHANNEL}),
+                headers={**HEADERS, "Authorization": f"Basic {credentials}"},
+            )  # fmt: skip
+            response = connection.getresponse()
+            response.read()
+            connection.close()
+            transaction_id = response.headers["X-Transaction-ID"]
+            [pid] = re.findall(rf"\[(\d+)\] \[INFO\] POST \S+ \d+ \S+ \S+ txn={transaction_id}", server.log())
+            seen.setdefault(pid, set()).add(response.status)
+            if len(seen) == 2:
+                break
+        assert len(seen) == 2, "one worker answered every request"
+        assert all(statuses == {expected} for statuses in seen.values()), seen
+
+    flask("user", "add", "agent", "--password", "old-password")
+    answers_by_worker("old-password", 201)  # now remembered by both workers
+    flask("user", "passwd", "agent", "--password", "new-password")
+    answers_by_worker("old-password", 401)
+    answers_by_worker("new-password", 201)
+    flask("user", "deactivate", "agent")
+    answers_by_worker("new-password", 401)
