@@ -40,7 +40,7 @@ def _from_http_exception(exc):
     if exc.code == 404:
         if request.path.startswith("/api/"):
             return APIError(400, NO_RESOURCE)
-        return APIError(404, "Not Found", f"{request.path} is not a resource of this service")
+        return APIError(404, "Not Found", f"{serialization.printable(request.path)} is not a resource of this service")
     if exc.code == 405:
         return APIError(
             405,

@@ -76,7 +76,8 @@ def _readable_charset(name, fmt):
             return None
         if fmt == XML:
             serialization.xml_parser(charset)
-    except LookupError:
+    except (LookupError, ValueError):
+        # Unknown, or known to Python but unusable here (charset=undefined).
         raise errors.APIError(415, "Unsupported Media Type", f"Unknown charset {name!r}") from None
     return charset
 

@@ -49,6 +49,11 @@ def xml_parser(charset=None):
     return parser
 
 
+def printable(text):
+    """`text` with control characters escaped: safe in a log line and in XML."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 class UnreadableBody(ValueError):
     """The body is not a well-formed document of its format, or not an object."""
 
@@ -68,8 +73,8 @@ def read_json(body, charset=None):
         if charset is not None:
             body = body.decode(charset)
         return orjson.loads(body)
-    except UnicodeDecodeError as error:
-        raise UnreadableBody(f"Invalid JSON: {error}") from None
+    except UnicodeError as error:
+        raise UnreadableBody(f"Invalid JSON: not readable as {charset}: {error}") from None
     except orjson.JSONDecodeError as error:
         # orjson calls bytes that are not UTF-8 a string with surrogates.
         if error.msg.startswith("str is not valid UTF-8"):

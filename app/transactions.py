@@ -7,6 +7,7 @@ import time
 from flask import g, request
 
 from .auth import current_user
+from .serialization import printable
 
 log = logging.getLogger("app.access")
 
@@ -28,14 +29,11 @@ def finish(response):
     response.headers["X-Transaction-ID"] = g.transaction_id
     if log.isEnabledFor(logging.INFO):
         user = current_user()
-        path = request.path
-        if not path.isprintable():
-            # A %0A in the URL must not start a forged log line.
-            path = path.encode("unicode_escape").decode("ascii")
         log.info(
             "%s %s %s user=%s %.1fms txn=%s",
             request.method,
-            path,
+            # A %0A in the URL must not start a forged log line.
+            printable(request.path),
             response.status_code,
             user.user_name if user else "-",
             (time.perf_counter() - g.started) * 1000,

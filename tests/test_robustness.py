@@ -236,7 +236,15 @@ CONTENT_TYPE_CASES = [
             b'{"channel": "c"}',
             f"application/json; charset={name}",
         )
-        for name in ("rot13", "base64", "hex", "zlib")
+        for name in ("rot13", "base64", "hex", "zlib", "undefined")
+    ),
+    Case(
+        "charset punycode, a codec bytes rarely decode in",
+        400,
+        READ,
+        re.compile(r"Invalid JSON: not readable as punycode: .*"),
+        b'{"channel": "\xff"}',
+        "application/json; charset=punycode",
     ),
     *(
         Case(
@@ -247,7 +255,7 @@ CONTENT_TYPE_CASES = [
             b"<request/>",
             f"application/xml; charset={name}",
         )
-        for name in ("idna", "rot13", "punycode")
+        for name in ("idna", "rot13", "punycode", "undefined")
     ),
     Case(
         "charset utf-16",
@@ -321,6 +329,14 @@ PATH_CASES = [
     Case("unknown version", 400, NO_RESOURCE, body=b'{"channel": "c"}', path="/api/now/v9/interaction"),
     Case("unknown API path", 400, NO_RESOURCE, method="GET", path="/api/now/table/incident"),
     Case("outside the API", 404, "Not Found", "/nothing is not a resource of this service", method="GET", path="/nothing"),
+    Case(
+        "control character outside the API",
+        404,
+        "Not Found",
+        "/\\x01 is not a resource of this service",
+        method="GET",
+        path="/%01",
+    ),
     Case("5000-character id", 404, *NO_RECORD, path=CLOSE.format("a" * 5000)),
     Case("NUL in id", 404, *NO_RECORD, path=CLOSE.format("a%00b")),
     Case("invalid UTF-8 in id", 404, *NO_RECORD, path=CLOSE.format("%ff%fe")),
