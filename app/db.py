@@ -17,11 +17,16 @@ from playhouse.pool import PooledSqliteDatabase
 database = DatabaseProxy()
 log = logging.getLogger(__name__)
 
-# Every scheme is served from a pool, so a request does not pay for a connect.
+# The schemes the service runs on (it relies on RETURNING, and on advisory
+# locks on PostgreSQL), each served from a pool so that a request does not
+# pay for a connect.
 _POOLED = {
     "sqlite": "sqlite+pool",
+    "sqlite+pool": "sqlite+pool",
     "postgres": "postgresql+pool",
     "postgresql": "postgresql+pool",
+    "postgres+pool": "postgresql+pool",
+    "postgresql+pool": "postgresql+pool",
 }
 
 # Any constant: the key of the advisory lock that serializes table creation
@@ -71,9 +76,9 @@ class WalCheckpointer:
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 finally:
                     fcntl.flock(queue, fcntl.LOCK_UN)
-            except sqlite3.Error:
+            except (sqlite3.Error, OSError) as error:
                 # Nothing is lost: the next checkpoint copies what this one did not.
-                pass
+                log.warning("WAL checkpoint failed, retried on the next: %s", error)
 
 
 class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
@@ -88,8 +93,8 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
     writer the moment it is released. SQLite's own locking still guards the
     data; this only orders the queue, and other clients need not take part.
 
-    COMMIT no longer checkpoints the WAL (wal_autocheckpoint=0), which would
-    hold the queue through two fsyncs; every CHECKPOINT_EVERY commits a
+    COMMIT no longer checkpoints the WAL (see wal_autocheckpoint below), which
+    would hold the queue through two fsyncs; every CHECKPOINT_EVERY commits a
     process has its checkpointer thread do it (see WalCheckpointer).
     """
 
@@ -136,17 +141,23 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
         if self._holder != threading.get_ident():
             return
         self._holder = None
-        fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-        self._mutex.release()
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+        finally:
+            self._mutex.release()
 
     def commit(self):
         try:
             super().commit()
+            self._commits += 1
         finally:
             self._leave_queue()
-        self._commits += 1
         if self._commits % self.CHECKPOINT_EVERY == 0:
-            self._checkpointer.wake()
+            try:
+                self._checkpointer.wake()
+            except Exception:
+                # The commit stands; an error here must not turn it into a rollback.
+                log.exception("Could not start the WAL checkpointer")
 
     def rollback(self):
         try:
@@ -157,9 +168,11 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
 
 def open_database(url, sqlite_synchronous="NORMAL", sqlite_busy_timeout=10.0):
     scheme, _, rest = url.partition("://")
-    scheme = _POOLED.get(scheme, scheme)
+    if scheme not in _POOLED:
+        raise ValueError(f"DATABASE_URL must be sqlite:///PATH or postgresql://..., not {scheme}://")
+    scheme = _POOLED[scheme]
     options = {"max_connections": 32, "stale_timeout": 300}
-    if not scheme.startswith("sqlite"):
+    if scheme.startswith("postgres"):
         return connect_url(f"{scheme}://{rest}", **options)
     options["pragmas"] = {
         "journal_mode": "wal",
@@ -170,9 +183,13 @@ def open_database(url, sqlite_synchronous="NORMAL", sqlite_busy_timeout=10.0):
     # transaction never fails on a lock it could have waited for.
     options["lock_type"] = "IMMEDIATE"
     settings = {**parse_url(f"{scheme}://{rest}"), **options}
-    if scheme != "sqlite+pool" or settings["database"].startswith(":memory:"):
-        return connect_url(f"{scheme}://{rest}", **options)
-    settings["pragmas"]["wal_autocheckpoint"] = 0
+    if settings["database"].startswith(":memory:"):
+        # Each pooled connection would be a database of its own.
+        raise ValueError("SQLite in memory cannot be shared by a pool: give DATABASE_URL a file")
+    # Checkpoints are the checkpointer thread's; SQLite's own, at a far
+    # higher mark than its default of 1000 pages, only stands in if that
+    # thread cannot run.
+    settings["pragmas"]["wal_autocheckpoint"] = 20_000
     # The pool hands a connection to whichever thread asks next, one thread
     # at a time, so sqlite3's same-thread check would only get in the way.
     settings["check_same_thread"] = False

@@ -72,7 +72,7 @@ def handle_http_exception(exc):
 def handle_unexpected(exc):
     transaction_id = g.get("transaction_id", "-")
     if isinstance(exc, (OperationalError, InterfaceError)):
-        log.error("transaction %s: database unavailable: %s", transaction_id, exc)
+        log.error("transaction %s: database unavailable: %s", transaction_id, exc, exc_info=exc)
         return render_error(APIError(503, "Service Unavailable", f"The database is unavailable; transaction {transaction_id}"))
     log.exception("transaction %s: unexpected error", transaction_id)
     return render_error(APIError(500, "Internal server error", f"transaction {transaction_id}"))

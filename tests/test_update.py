@@ -1,5 +1,6 @@
 """POST /api/now/interaction with a sys_id: update (§4.4)."""
 import orjson
+import pytest
 from conftest import NO_RECORD, CHANNEL, QUEUE, RESULT_KEYS
 
 from app.models import Interaction, InteractionJsonBlob
@@ -48,6 +49,19 @@ def test_an_update_that_changes_nothing_writes_nothing(app, api):
     with app.app_context():
         stored = Interaction.get_by_id(created["sys_id"])
         assert (stored.sys_mod_count, stored.sys_updated_on) == (0, updated_on)
+
+
+def test_a_new_context_alone_counts_as_a_change(app, api):
+    sys_id = api.created()["sys_id"]
+    assert api.create({"sys_id": sys_id, "context": {"k": 1}}).status_code == 201
+    with app.app_context():
+        assert Interaction.get_by_id(sys_id).sys_mod_count == 1
+
+
+def test_a_sys_id_longer_than_any_is_a_404(api):
+    response = api.create({"sys_id": "a" * 40, "queue": QUEUE})
+    assert response.status_code == 404
+    assert response.json == NO_RECORD
 
 
 def test_taking_the_queue_away_makes_it_new_again(api):
@@ -120,3 +134,36 @@ def test_a_closed_interaction_cannot_be_updated(api):
 def test_an_empty_sys_id_creates(api):
     result = api.created(sys_id="")
     assert result["number"] == "IMS0000001"
+
+
+def test_an_update_waits_for_a_close_in_flight_on_postgresql(app, api, database_url):
+    """Two hosts: a close commits while an update of the same interaction runs.
+    The update must see the close, not write the interaction back open."""
+    if not database_url.startswith("postgres"):
+        pytest.skip("SQLite's writers already go one at a time")
+    import threading
+    import time
+
+    import psycopg2
+
+    sys_id = api.created()["sys_id"]
+    locked = threading.Event()
+
+    def close_elsewhere():
+        connection = psycopg2.connect(database_url)
+        with connection, connection.cursor() as cursor:
+            cursor.execute("UPDATE interaction SET state = 'closed_complete' WHERE sys_id = %s", (sys_id,))
+            locked.set()
+            time.sleep(1)
+        connection.close()
+
+    other_host = threading.Thread(target=close_elsewhere)
+    other_host.start()
+    locked.wait(10)
+    response = api.create({"sys_id": sys_id, "queue": QUEUE})
+    other_host.join(10)
+
+    assert response.status_code == 400
+    assert response.json["error"]["message"].endswith("is closed and cannot be updated")
+    with app.app_context():
+        assert Interaction.get_by_id(sys_id).state == "closed_complete"

@@ -111,7 +111,8 @@ class CreateSchema(Schema):
 class UpdateSchema(CreateSchema):
     """An update names its interaction; every other field is optional."""
 
-    sys_id = _document_id(required=True)
+    # Any string: one that names no interaction is a 404 (§4.4), whatever its length.
+    sys_id = Text(required=True)
     channel = Text(validate=validate.Length(1, 32))
 
 

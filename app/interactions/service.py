@@ -199,11 +199,23 @@ def create(fields, user):
     return to_result(row, *present)
 
 
+def _could_be_sys_id(sys_id):
+    """No sys_id is longer, and PostgreSQL refuses a NUL in a query."""
+    return len(sys_id) <= 32 and "\x00" not in sys_id
+
+
 def update(fields, user):
     """Apply the fields given to the interaction the body names (§4.4)."""
     now = utcnow()
+    if not _could_be_sys_id(fields["sys_id"]):
+        raise not_found()
     with database.atomic():
-        interaction = Interaction.get_or_none(Interaction.sys_id == fields["sys_id"])
+        query = Interaction.select().where(Interaction.sys_id == fields["sys_id"])
+        if database.for_update:
+            # PostgreSQL: a close or update committing meanwhile must wait,
+            # not be overwritten (SQLite's writers already go one at a time).
+            query = query.for_update()
+        interaction = query.get_or_none()
         if interaction is None:
             raise not_found()
         if interaction.state == CLOSED_COMPLETE:
@@ -215,8 +227,10 @@ def update(fields, user):
             # The page's rule: with a queue the state is queued, else new.
             interaction.queue = fields["queue"] or ""
             interaction.state = QUEUED if interaction.queue else NEW
-        _update_document(interaction, fields, "context", "context_table", "context_id", InteractionJsonBlob, now, user)
-        _update_document(
+        documents_written = _update_document(
+            interaction, fields, "context", "context_table", "context_id", InteractionJsonBlob, now, user
+        )
+        documents_written |= _update_document(
             interaction,
             fields,
             "channel_metadata",
@@ -227,7 +241,7 @@ def update(fields, user):
             user,
         )
         # As on ServiceNow, an update that changes nothing writes nothing.
-        if interaction.__data__ != before:
+        if documents_written or interaction.__data__ != before:
             interaction.sys_updated_on = now
             interaction.sys_updated_by = user.user_name
             interaction.sys_mod_count += 1
@@ -237,14 +251,15 @@ def update(fields, user):
 
 def _update_document(interaction, fields, name, table_field, id_field, model, now, user):
     """Point the interaction at the pair given, or write the map given into
-    its own document (a new one if it pointed elsewhere)."""
+    its own document (a new one if it pointed elsewhere); True when a
+    document was written."""
     table_attr, document_attr = f"{name}_table", f"{name}_document"
     if fields.get(table_field):
         setattr(interaction, table_attr, fields[table_field])
         setattr(interaction, document_attr, fields[id_field])
-        return
+        return False
     if fields.get(name) is None:
-        return
+        return False
     value = orjson.dumps(fields[name]).decode()
     table = model._meta.table_name
     document_id = getattr(interaction, document_attr)
@@ -252,7 +267,7 @@ def _update_document(interaction, fields, name, table_field, id_field, model, no
         model.update(
             value=value, sys_updated_on=now, sys_updated_by=user.user_name, sys_mod_count=model.sys_mod_count + 1
         ).where(model.sys_id == document_id).execute()
-        return
+        return True
     document_id = new_sys_id()
     model.create(
         sys_id=document_id,
@@ -264,12 +279,12 @@ def _update_document(interaction, fields, name, table_field, id_field, model, no
     )
     setattr(interaction, table_attr, table)
     setattr(interaction, document_attr, document_id)
+    return True
 
 
 def close(sys_id, user):
     """Close the interaction; closing a closed one changes nothing (§5)."""
-    # No sys_id is longer, and PostgreSQL refuses a NUL in a query.
-    if len(sys_id) > 32 or "\x00" in sys_id:
+    if not _could_be_sys_id(sys_id):
         raise not_found()
     with database.atomic():
         _close_interaction().execute(
