@@ -25,9 +25,10 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * _cores() + 1)
 # the tables is already safe when several workers start at once.
 preload_app = False
 
-# A worker silent for this long is killed and replaced. It must outlast a
-# writer waiting its turn for SQLite's lock (SQLITE_BUSY_TIMEOUT, 10 s) plus
-# the request's own work, so only a truly stuck worker is killed.
+# A worker silent for this long is killed and replaced, which also frees the
+# SQLite writers' queue if it held it. It must outlast a writer waiting for
+# another program's SQLite lock (SQLITE_BUSY_TIMEOUT, 10 s) plus the
+# request's own work, so only a truly stuck worker is killed.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 
 # On SIGTERM workers stop accepting and finish the requests they hold for up

@@ -20,10 +20,11 @@ def from_environment():
         # process; FULL also survives a power cut, at an fsync per commit.
         "SQLITE_SYNCHRONOUS": os.environ.get("SQLITE_SYNCHRONOUS", "NORMAL").upper(),
         # werkzeug's method for new password hashes; its default costs ~100 ms
-        # a check, which requests never pay (see auth.py).
+        # a check, which a repeat of verified credentials never pays (auth.py).
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         # Seconds a starting worker waits for the database to answer.
         "DATABASE_STARTUP_TIMEOUT": float(os.environ.get("DATABASE_STARTUP_TIMEOUT", "20")),
-        # Seconds a writer waits for SQLite's lock before giving up.
+        # Seconds a writer waits for SQLite's lock held by another program
+        # (the service's own writers queue on a lock file, see db.py).
         "SQLITE_BUSY_TIMEOUT": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "10")),
     }

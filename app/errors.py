@@ -61,10 +61,6 @@ def _from_http_exception(exc):
     return APIError(exc.code, exc.name, exc.description)
 
 
-def handle_api_error(error):
-    return render_error(error)
-
-
 def handle_http_exception(exc):
     return render_error(_from_http_exception(exc))
 
@@ -79,6 +75,6 @@ def handle_unexpected(exc):
 
 
 def init_app(app):
-    app.register_error_handler(APIError, handle_api_error)
+    app.register_error_handler(APIError, render_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -14,10 +14,10 @@ from werkzeug.http import parse_accept_header, parse_options_header
 from . import errors, serialization
 from .serialization import JSON, XML
 
-_BODY_TYPES = {"application/json": JSON, "application/xml": XML, "text/xml": XML}
-# In order of preference when the client likes several equally.
-_RESPONSE_TYPES = {"application/json": JSON, "application/xml": XML, "text/xml": XML}
-_OFFERED = tuple(_RESPONSE_TYPES)
+# The media types read and written, in order of preference when the client
+# likes several equally.
+_MEDIA_TYPES = {"application/json": JSON, "application/xml": XML, "text/xml": XML}
+_OFFERED = tuple(_MEDIA_TYPES)
 
 
 @lru_cache(maxsize=256)
@@ -31,7 +31,7 @@ def response_format(accept):
     # Clients add parameters such as charset=utf-8 that say nothing about the
     # format; werkzeug would let them rule a range out.
     ranges = MIMEAccept([(value.partition(";")[0].strip(), quality) for value, quality in ranges])
-    return _RESPONSE_TYPES.get(ranges.best_match(_OFFERED))
+    return _MEDIA_TYPES.get(ranges.best_match(_OFFERED))
 
 
 def require_response_format(accept):
@@ -52,7 +52,7 @@ def body_format(content_type):
     if not content_type:
         return JSON, None
     mimetype, options = parse_options_header(content_type)
-    fmt = _BODY_TYPES.get(mimetype.lower())
+    fmt = _MEDIA_TYPES.get(mimetype.lower())
     if fmt is None:
         raise errors.APIError(
             415,
