@@ -1,6 +1,5 @@
 """The error rows of §3 that are about routes and the service itself, and
 the headers every response carries."""
-import logging
 import re
 
 import pytest
@@ -101,28 +100,6 @@ def test_a_body_that_cannot_be_read_is_a_400(api, body, detail):
     assert response.json["status"] == "failure"
     assert response.json["error"]["message"] == "Exception while reading request"
     assert response.json["error"]["detail"].startswith(detail)
-
-
-def test_a_fault_is_a_500_with_the_transaction_id_and_no_trace(api, monkeypatch, caplog):
-    from app.interactions import service
-
-    def explode(fields, user):
-        raise ZeroDivisionError("secret internals")
-
-    monkeypatch.setattr(service, "create", explode)
-    with caplog.at_level(logging.ERROR, logger="app.errors"):
-        response = api.create({"channel": CHANNEL})
-
-    assert response.status_code == 500
-    transaction_id = response.headers["X-Transaction-ID"]
-    assert response.json == {
-        "error": {"message": "Internal server error", "detail": f"transaction {transaction_id}"},
-        "status": "failure",
-    }
-    assert b"secret internals" not in response.data and b"Traceback" not in response.data
-    [record] = [r for r in caplog.records if r.name == "app.errors"]
-    assert transaction_id in record.getMessage()
-    assert record.exc_info[0] is ZeroDivisionError
 
 
 def test_outside_the_api_an_unknown_path_is_a_404(client):

@@ -89,13 +89,18 @@ def _insert_document_statement(model):
         sys_created_by=param("user_name"),
         sys_updated_on=param("now"),
         sys_updated_by=param("user_name"),
-        sys_mod_count=param("mod_count"),
+        sys_mod_count=SQL("0"),
     )
 
 
 _insert_context = compiled(lambda: _insert_document_statement(InteractionJsonBlob))
 _insert_channel_metadata = compiled(lambda: _insert_document_statement(LiveGroupProfile))
 _INSERT_DOCUMENT = {CONTEXT_TABLE: _insert_context, CHANNEL_METADATA_TABLE: _insert_channel_metadata}
+
+
+def _insert_document(table, document_id, value, now, user):
+    """A new document of this service's own, holding a map as JSON text."""
+    _INSERT_DOCUMENT[table]().execute(sys_id=document_id, value=value, now=now, user_name=user.user_name)
 
 
 @compiled
@@ -117,7 +122,8 @@ def _close_interaction():
 
 def _document_present(model, table_column, document_column):
     documents = model.select(SQL("1")).where(model.sys_id == document_column)
-    return (table_column == param(model._meta.table_name)) & fn.EXISTS(documents)
+    # The table name is ours, never a client's: it may stand in the SQL.
+    return (table_column == SQL(f"'{model._meta.table_name}'")) & fn.EXISTS(documents)
 
 
 @compiled
@@ -133,9 +139,7 @@ _RESULT_NAMES = tuple(column.name for column in RESULT_COLUMNS)
 
 
 def find_result(sys_id):
-    row = _select_result().execute(
-        sys_id=sys_id, **{CONTEXT_TABLE: CONTEXT_TABLE, CHANNEL_METADATA_TABLE: CHANNEL_METADATA_TABLE}
-    ).fetchone()
+    row = _select_result().execute(sys_id=sys_id).fetchone()
     if row is None:
         raise not_found()
     *columns, context_present, channel_metadata_present = row
@@ -191,9 +195,7 @@ def create(fields, user):
             if value is None:
                 present.append(document_exists(table, document_id))
             else:
-                _INSERT_DOCUMENT[table]().execute(
-                    sys_id=document_id, value=value, now=now, user_name=user.user_name, mod_count=0
-                )
+                _insert_document(table, document_id, value, now, user)
                 present.append(True)
         _insert_interaction().execute(**row)
     return to_result(row, *present)
@@ -269,14 +271,7 @@ def _update_document(interaction, fields, name, table_field, id_field, model, no
         ).where(model.sys_id == document_id).execute()
         return True
     document_id = new_sys_id()
-    model.create(
-        sys_id=document_id,
-        value=value,
-        sys_created_on=now,
-        sys_created_by=user.user_name,
-        sys_updated_on=now,
-        sys_updated_by=user.user_name,
-    )
+    _insert_document(table, document_id, value, now, user)
     setattr(interaction, table_attr, table)
     setattr(interaction, document_attr, document_id)
     return True
