@@ -205,8 +205,42 @@ def create_tables(models, seed):
         # Only the missing tables: CREATE INDEX IF NOT EXISTS locks its table
         # even when the index exists, and held to the end of this transaction
         # that lock deadlocks with the creates of workers already serving.
-        database.create_tables([model for model in models if not model.table_exists()], safe=True)
+        existing = [model for model in models if model.table_exists()]
+        database.create_tables([model for model in models if model not in existing], safe=True)
+        for model in existing:
+            _add_missing_columns(model)
         return seed()
+
+
+def _add_missing_columns(model):
+    """Columns a newer release added to a table made by an older one.
+
+    ADD COLUMN with a constant default fills every row at once on both
+    engines (no table copy, as playhouse.migrate makes on SQLite), so an
+    upgrade of a large table starts in milliseconds.
+    """
+    table = model._meta.table_name
+    present = {column.name for column in database.get_columns(table)}
+    for field in model._meta.sorted_fields:
+        if field.column_name in present:
+            continue
+        context = database.get_sql_context()
+        column_sql, _ = context.sql(field.ddl(context)).query()
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {column_sql} DEFAULT {_sql_literal(field.default)}')
+        log.warning("Added column %s.%s to the existing database", table, field.column_name)
+
+
+def _sql_literal(value):
+    """A field's default as SQL: only the constants the models use."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise ValueError(f"a column added on start needs a constant default, not {value!r}")
 
 
 def close_connection(exc=None):
@@ -260,8 +294,13 @@ class Compiled:
         self.sql, params = query.sql()
         if not all(isinstance(p, Param) for p in params):
             raise ValueError(f"every value of a compiled query must be a param: {params}")
-        getter = operator.itemgetter(*params)
-        self._values_of = getter if len(params) > 1 else (lambda values: (getter(values),))
+        if len(params) > 1:
+            self._values_of = operator.itemgetter(*params)
+        elif params:
+            getter = operator.itemgetter(*params)
+            self._values_of = lambda values: (getter(values),)
+        else:
+            self._values_of = lambda values: ()
 
     def execute(self, **values):
         return database.execute_sql(self.sql, self._values_of(values))

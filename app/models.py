@@ -54,6 +54,7 @@ class Interaction(SysRecord):
     state = CharField(max_length=40)
     channel = CharField(max_length=32)
     queue = CharField(max_length=32, default="")
+    short_description = CharField(max_length=160, default="")
     context_table = CharField(max_length=80, default="")
     context_document = CharField(max_length=32, default="")
     channel_metadata_table = CharField(max_length=80, default="")

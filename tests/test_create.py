@@ -235,13 +235,13 @@ def test_nothing_is_stored_when_validation_fails(app, api):
 
 
 def test_a_failed_write_leaves_nothing_half_done(app, api, monkeypatch):
-    from app.interactions import service
+    from app.records import interactions
 
     class Failing:
         def execute(self, **values):
             raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(service, "_insert_interaction", Failing)
+    monkeypatch.setattr(interactions, "_insert", Failing)
     response = api.create({"channel": CHANNEL})
     assert response.status_code == 500
     with app.app_context():

@@ -5,7 +5,6 @@ import orjson
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..errors import APIError
-from .service import CLOSED_COMPLETE, NEW, QUEUED
 
 # Nothing real nests deeper, and the JSON writer stops at 254 levels.
 MAX_MAP_DEPTH = 64
@@ -132,7 +131,7 @@ class ResultSchema(Schema):
     channel = fields.String(required=True)
     context = fields.Nested(PresentSchema, required=True)
     queue = fields.String(required=True)
-    state = fields.String(required=True, validate=validate.OneOf([NEW, QUEUED, CLOSED_COMPLETE]))
+    state = fields.String(required=True)
     number = fields.String(required=True, validate=validate.Regexp(r"^IMS[0-9]{7,}$"))
     contextDocument = _reference()
     contextTable = fields.String(required=True)

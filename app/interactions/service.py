@@ -15,13 +15,9 @@ from ..models import (
     Interaction,
     InteractionJsonBlob,
     LiveGroupProfile,
-    SysNumberCounter,
     utcnow,
 )
-
-NEW = "new"
-QUEUED = "queued"
-CLOSED_COMPLETE = "closed_complete"
+from ..records import interactions as rules
 
 # The interaction columns a result is made from, in the order they are read.
 RESULT_COLUMNS = (
@@ -64,23 +60,6 @@ def to_result(row, context_present, channel_metadata_present):
     }
 
 
-@compiled
-def _next_number():
-    counter = SysNumberCounter
-    return (
-        counter.update(number=counter.number + SQL("1"))
-        .where(counter.category == param("category"))
-        .returning(counter.prefix, counter.number)
-    )
-
-
-def next_number():
-    """The next number of the interaction table: one atomic bump of its
-    counter row, so no two workers or hosts ever get the same one."""
-    prefix, number = _next_number().execute(category="interaction").fetchone()
-    return f"{prefix}{number:07d}"
-
-
 def _insert_document_statement(model):
     return model.insert(
         sys_id=param("sys_id"),
@@ -104,11 +83,6 @@ def _insert_document(table, document_id, value, now, user):
 
 
 @compiled
-def _insert_interaction():
-    return Interaction.insert({field: param(field.name) for field in Interaction._meta.sorted_fields})
-
-
-@compiled
 def _close_interaction():
     return Interaction.update(
         state=param("state"),
@@ -117,7 +91,10 @@ def _close_interaction():
         sys_updated_on=param("now"),
         sys_updated_by=param("user_name"),
         sys_mod_count=Interaction.sys_mod_count + SQL("1"),
-    ).where((Interaction.sys_id == param("sys_id")) & (Interaction.state != param("state")))
+    ).where(
+        (Interaction.sys_id == param("sys_id"))
+        & Interaction.state.not_in([param("closed_complete"), param("closed_abandoned")])
+    )
 
 
 def _document_present(model, table_column, document_column):
@@ -167,37 +144,25 @@ def create(fields, user):
         _document(fields, "context", "context_table", "context_id", CONTEXT_TABLE),
         _document(fields, "channel_metadata", "channel_metadata_table", "channel_metadata_id", CHANNEL_METADATA_TABLE),
     ]
-    row = {
-        "sys_id": new_sys_id(),
-        "state": QUEUED if queue else NEW,
-        "channel": fields["channel"],
-        "queue": queue,
-        "context_table": documents[0][0],
-        "context_document": documents[0][1],
-        "channel_metadata_table": documents[1][0],
-        "channel_metadata_document": documents[1][1],
-        "opened_by": user.sys_id,
-        "opened_for": "",
-        "assigned_to": "",
-        "closed_by": "",
-        "opened_at": now,
-        "closed_at": None,
-        "sys_created_on": now,
-        "sys_created_by": user.user_name,
-        "sys_updated_on": now,
-        "sys_updated_by": user.user_name,
-        "sys_mod_count": 0,
-    }
+    row = rules.new_row(new_sys_id(), user, now)
+    row.update(
+        state=rules.state_for_queue(queue),
+        channel=fields["channel"],
+        queue=queue,
+        context_table=documents[0][0],
+        context_document=documents[0][1],
+        channel_metadata_table=documents[1][0],
+        channel_metadata_document=documents[1][1],
+    )
     present = []
     with database.atomic():
-        row["number"] = next_number()
         for table, document_id, value in documents:
             if value is None:
                 present.append(document_exists(table, document_id))
             else:
                 _insert_document(table, document_id, value, now, user)
                 present.append(True)
-        _insert_interaction().execute(**row)
+        rules.insert(row)
     return to_result(row, *present)
 
 
@@ -220,15 +185,14 @@ def update(fields, user):
         interaction = query.get_or_none()
         if interaction is None:
             raise not_found()
-        if interaction.state == CLOSED_COMPLETE:
+        if interaction.state in rules.CLOSED_STATES:
             raise APIError(400, f"Interaction {interaction.number} is closed and cannot be updated")
         before = dict(interaction.__data__)
         if "channel" in fields:
             interaction.channel = fields["channel"]
         if "queue" in fields:
-            # The page's rule: with a queue the state is queued, else new.
             interaction.queue = fields["queue"] or ""
-            interaction.state = QUEUED if interaction.queue else NEW
+            interaction.state = rules.state_for_queue(interaction.queue)
         documents_written = _update_document(
             interaction, fields, "context", "context_table", "context_id", InteractionJsonBlob, now, user
         )
@@ -282,7 +246,15 @@ def close(sys_id, user):
     if not _could_be_sys_id(sys_id):
         raise not_found()
     with database.atomic():
+        now = utcnow()
+        closing = rules.closing(user, now)
         _close_interaction().execute(
-            sys_id=sys_id, state=CLOSED_COMPLETE, closed_by=user.sys_id, now=utcnow(), user_name=user.user_name
+            sys_id=sys_id,
+            state=closing["state"],
+            closed_by=closing["closed_by"],
+            now=closing["closed_at"],
+            user_name=user.user_name,
+            closed_complete=rules.CLOSED_COMPLETE,
+            closed_abandoned=rules.CLOSED_ABANDONED,
         )
         return find_result(sys_id)
