@@ -10,7 +10,7 @@ import os
 import time
 
 from app.db import database, open_database, param
-from app.interactions.service import CLOSED_COMPLETE, QUEUED
+from app.records.interactions import CLOSED_COMPLETE, QUEUED
 from app.models import (
     CHANNEL_METADATA_TABLE,
     CONTEXT_TABLE,

@@ -8,6 +8,7 @@ import os
 
 from ..db import database
 from ..models import CHANNEL_METADATA_TABLE, CONTEXT_TABLE, DOCUMENT_MODELS, SysUser, utcnow
+from . import counts
 from . import fields as F
 from . import interactions as rules
 from . import query as Q
@@ -43,10 +44,16 @@ def find(table, query, view, caller, base_url, limit=MAX_LIMIT, offset=0, count=
     statement = Q.select_statement(database.obj, table.name, shown.columns, resolved.shape, resolved.orderings, True)
     cursor = statement.execute(**_values(resolved, limit=min(limit, MAX_LIMIT), offset=offset))
     records = [shown.render(row, base_url) for row in cursor]
-    total = None
-    if count:
-        total = Q.count_statement(database.obj, table.name, resolved.shape).execute(**_values(resolved)).fetchone()[0]
+    total = _count(table, resolved) if count else None
     return Page(records, total)
+
+
+def _count(table, resolved):
+    if not resolved.shape:
+        total = counts.total(table.name)
+        if total is not None:
+            return total
+    return Q.count_statement(database.obj, table.name, resolved.shape).execute(**_values(resolved)).fetchone()[0]
 
 
 def get(table, sys_id, view, caller, base_url):
