@@ -335,6 +335,7 @@ class Bench:
         self.figures = []
         self.ceilings = []
         self.memory = None
+        self.list_memory = None
         self.json_server_note = None
 
     def run_load(self, name, table, port, load, count=True):
@@ -406,6 +407,22 @@ class Bench:
             self.served += self.generator.measure(service.port, load, seconds, self.args.connections)[0]
         self.memory = (before, service.worker_rss_mb(), self.served)
 
+    def check_list_memory(self, service):
+        """Worker RSS before and after lists of 10,000 records (every field,
+        display values and values): what one such answer costs a worker."""
+        path = f"{TABLE_PATH}?sysparm_limit=10000&sysparm_display_value=all"
+        before = service.worker_rss_mb()
+        sizes = []
+        for _ in range(4 * self.args.workers):
+            connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=60)
+            connection.request("GET", path, headers={**self.auth, "Accept": "application/json"})
+            response = connection.getresponse()
+            sizes.append(len(response.read()))
+            connection.close()
+        after = service.worker_rss_mb()
+        growth = max(after[pid] - before[pid] for pid in before if pid in after)
+        self.list_memory = (growth, max(sizes) / 1024 / 1024)
+
     def run(self):
         started = datetime.datetime.now().astimezone()
         load_at_start = os.getloadavg()
@@ -428,6 +445,7 @@ class Bench:
             before = service.worker_rss_mb()
             self.served = 0
             self.measure_service(service, "empty")
+            self.check_list_memory(service)
             if self.args.requests:
                 self.check_memory(service, before)
             if self.args.json_server:
@@ -489,6 +507,10 @@ class Bench:
             for pid in sorted(before):
                 if pid in after:
                     lines.append(f"| {pid} | {before[pid]:.1f} | {after[pid]:.1f} | {after[pid] - before[pid]:+.1f} |")
+        if self.list_memory:
+            growth, answer = self.list_memory
+            lines += ["", f"A list of 10,000 records with display values: {answer:.1f} MB of JSON; "
+                      f"worker RSS grew by at most {growth:+.1f} MB over {4 * args.workers} of them."]
         if self.json_server_note:
             lines += ["", f"json-server: not measured ({self.json_server_note})."]
         if args.prefill:

@@ -322,7 +322,7 @@ def test_gunicorn_bounds_the_request_line_and_headers(start_gunicorn, tmp_path):
         finally:
             connection.close()
 
-    assert status_of(f"/api/now/interaction/{'a' * 5000}/close", HEADERS) == 414
+    assert status_of(f"/api/now/interaction/{'a' * 8200}/close", HEADERS) == 414
     assert status_of("/api/now/interaction", {**HEADERS, "X-Padding": "p" * 9000}) == 431
     assert status_of("/api/now/interaction", {**HEADERS, **{f"X-Extra-{n}": "x" for n in range(101)}}) == 431
     # The worker is unharmed.

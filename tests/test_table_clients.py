@@ -170,3 +170,16 @@ def test_pysnow_updates_and_deletes(table):
 
     assert table.delete(query={"sys_id": created["sys_id"]}) == {"status": "record deleted"}
     assert table.get(query={"sys_id": created["sys_id"]}).one_or_none() is None
+
+
+def test_a_query_of_200_sys_ids_fits_in_the_request_line(server, made):
+    host, certificate = server
+    sys_ids = [record["sys_id"] for record in made] + [f"{n:032x}" for n in range(188)]
+    response = session(certificate).get(
+        f"https://{host}/api/now/table/interaction",
+        params={"sysparm_query": "sys_idIN" + ",".join(sys_ids), "sysparm_fields": "number"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert len(response.url) > 6600
+    assert len(response.json()["result"]) == 12
