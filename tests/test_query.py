@@ -241,3 +241,12 @@ def test_days_ago_counts_from_now():
 
 def test_a_read_by_sys_id_resolves_as_its_query_would():
     assert Q.by_sys_id("abc") == Q.resolve(F.INTERACTION, Q.parse("sys_id=abc"), ADMIN)
+
+
+@pytest.mark.parametrize("glue", ["^", "^OR", "^NQ"])
+def test_hundreds_of_conditions_run_and_more_are_refused(rows, glue):
+    many = glue.join(f"number=IMS{n:07d}" for n in range(1, Q.MAX_CONDITIONS + 1))
+    assert numbers(rows, many) == ([] if glue == "^" else [1, 2, 3, 4, 5])
+    with pytest.raises(QueryError) as raised:
+        numbers(rows, many + glue + "number=IMS0000001")
+    assert str(raised.value) == "The encoded query has more than 500 terms"

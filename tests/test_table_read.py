@@ -500,3 +500,28 @@ def test_an_existing_database_is_counted_on_start(make_app, admin_auth):
     assert total(restarted) == 2
     restarted.client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
     assert total(restarted) == 3
+
+
+@pytest.mark.parametrize(
+    "params, status, message",
+    [
+        ({"sysparm_offset": "9" * 30}, 200, None),
+        ({"sysparm_limit": "9" * 30}, 200, None),
+        ({"sysparm_query": "sys_mod_count>" + "9" * 30}, 400, f"'{'9' * 30}' is out of range"),
+        ({"sysparm_query": "number=a\x00b"}, 400, "A value in the encoded query must not contain a NUL character"),
+        ({"sysparm_query": "numberLIKE\x00"}, 400, "A value in the encoded query must not contain a NUL character"),
+        ({"number": "\x00"}, 400, "A value in the encoded query must not contain a NUL character"),
+        ({"sysparm_query": "^".join(["state=new"] * 501)}, 400, "The encoded query has more than 500 terms"),
+        ({"sysparm_fields": "," * 5000 + "number"}, 200, None),
+    ],
+)
+def test_hostile_parameters_get_a_clear_answer(three, table, params, status, message):
+    response = table.get("/api/now/table/interaction", query_string=params)
+    assert response.status_code == status
+    if message:
+        assert response.json == failure(message)
+
+
+def test_bytes_that_are_not_utf8_in_the_query_string_match_nothing(three, table):
+    response = table.get("/api/now/table/interaction?sysparm_query=number%3D%FF")
+    assert (response.status_code, response.json) == (200, {"result": []})

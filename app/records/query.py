@@ -88,8 +88,15 @@ def condition(field, operator, value=""):
     return Query((((Condition(field, operator, value),),),), ())
 
 
+# More than a request line can carry through gunicorn; beyond it SQLite
+# refuses the expression (a depth of 1000) with an error that is no client's.
+MAX_CONDITIONS = 500
+
+
 def parse(text):
     """The encoded query `text` as a Query; QueryError when it is malformed."""
+    if (text or "").count("^") >= MAX_CONDITIONS:
+        raise QueryError(f"The encoded query has more than {MAX_CONDITIONS} terms")
     groups = []
     terms = []
     orderings = []
@@ -225,6 +232,9 @@ class _Resolver:
         return (column, op, len(items))
 
     def text(self, value):
+        if "\x00" in value:
+            # No stored value holds one, and PostgreSQL refuses it in a query.
+            raise QueryError("A value in the encoded query must not contain a NUL character")
         return self.script(value) if value.startswith("javascript:") else value
 
     def value(self, value, kind):
@@ -233,9 +243,12 @@ class _Resolver:
             return _datetime_text(value)
         if kind == F.INTEGER:
             try:
-                return int(value)
+                number = int(value)
             except ValueError:
                 raise QueryError(f"{value!r} is not an integer") from None
+            if not -_INT64 <= number < _INT64:
+                raise QueryError(f"{value!r} is out of range")
+            return number
         if kind == F.BOOLEAN:
             lowered = value.lower()
             if lowered not in _BOOLEANS:
@@ -276,6 +289,7 @@ class _Resolver:
         )
 
 
+_INT64 = 2**63
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 _NO_ARGUMENTS = ("getUserID", "getUserName", "beginningOfToday", "endOfToday")
 _SCRIPT = re.compile(
@@ -417,18 +431,18 @@ _EMPTY_TEXT = SQL("''")
 
 
 def _any(expressions):
-    expressions = list(expressions)
-    result = expressions[0]
-    for expression in expressions[1:]:
-        result = result | expression
-    return result
+    return _joined(expressions, " OR ")
 
 
 def _all(expressions):
-    result = expressions[0]
-    for expression in expressions[1:]:
-        result = result & expression
-    return result
+    return _joined(expressions, " AND ")
+
+
+def _joined(expressions, glue):
+    """Flat `(a OR b OR c)`: a tree of pairs nests a pair of parentheses per
+    condition, and SQLite's parser overflows at about a hundred."""
+    expressions = list(expressions)
+    return expressions[0] if len(expressions) == 1 else NodeList(expressions, glue=glue, parens=True)
 
 
 @lru_cache(maxsize=512)

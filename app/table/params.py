@@ -7,6 +7,9 @@ from ..records.store import MAX_LIMIT
 from ..records.values import DISPLAY_MODES, View
 
 
+_LARGEST = 2**63 - 1
+
+
 class ListParams(NamedTuple):
     query: Q.Query
     view: View
@@ -32,7 +35,8 @@ def _count(args, name, default):
         return default
     if not value.isascii() or not value.isdigit():
         raise APIError(400, f"Invalid value for {name}: {value!r} is not a non-negative integer")
-    return int(value)
+    # Past any table's size, and within what the databases take.
+    return min(int(value), _LARGEST)
 
 
 def view(args):
