@@ -11,13 +11,14 @@ A query goes through three steps:
   repeating `number=IMS…` with another number reuses the same SQL.
 """
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
 from peewee import JOIN, SQL, Expression, NodeList, fn
 
 from ..db import Compiled, param
+from ..models import utcnow
 from . import fields as F
 from .errors import QueryError
 
@@ -44,6 +45,8 @@ OPERATORS = (
     ">",
     "<",
 )
+# Each negative operator is its positive one, negated in the SQL.
+_NEGATIONS = {"!=": "=", "NOT IN": "IN", "NOT LIKE": "LIKE"}
 UNARY = frozenset(("ISEMPTY", "ISNOTEMPTY", "ANYTHING", "EMPTYSTRING"))
 LIST_OPERATORS = frozenset(("IN", "NOT IN"))
 # Fields are named in lower case, operators in upper case or symbols: the
@@ -150,7 +153,7 @@ class Caller(NamedTuple):
 
 def resolve(table, query, caller, now=None):
     """The shape and values of `query` on `table`, as the caller sees it."""
-    resolver = _Resolver(table, caller, now or datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0))
+    resolver = _Resolver(table, caller, now or utcnow())
     groups = []
     for group in query.groups:
         terms = []
@@ -392,26 +395,21 @@ class Statement:
         if op in ("SAMEAS", "NSAMEAS"):
             rhs = self.column(resolved[2])
             return lhs == rhs if op == "SAMEAS" else lhs != rhs
-        count = resolved[2]
-        params = [self.param() for _ in range(count)]
-        if op in LIST_OPERATORS:
+        params = [self.param() for _ in range(resolved[2])]
+        positive = _NEGATIONS.get(op, op)
+        if positive == "IN":
             expression = lhs.in_(params)
-        elif op == "BETWEEN":
+        elif positive == "BETWEEN":
             expression = (lhs >= params[0]) & (lhs <= params[1])
-        elif op in ("LIKE", "NOT LIKE", "STARTSWITH", "ENDSWITH"):
+        elif positive in ("LIKE", "STARTSWITH", "ENDSWITH"):
             text = lhs if textual else lhs.cast("TEXT")
             expression = NodeList((fn.LOWER(text), SQL("LIKE"), fn.LOWER(params[0]), SQL("ESCAPE '\\'")))
         else:
-            expression = Expression(lhs, {"=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}[op], params[0])
-        if op in ("!=", "NOT IN", "NOT LIKE"):
-            negated = lhs.not_in(params) if op == "NOT IN" else None
-            if op == "!=":
-                negated = expression
-            elif op == "NOT LIKE":
-                negated = ~expression
-            # As on ServiceNow, "is not" also matches an empty value.
-            return (negated | lhs.is_null()) if self.nullable(column) else negated
-        return expression
+            expression = Expression(lhs, positive, params[0])
+        if positive == op:
+            return expression
+        # As on ServiceNow, "is not" also matches an empty value.
+        return (~expression | lhs.is_null()) if self.nullable(column) else ~expression
 
     def from_(self, query):
         for through, alias in self.joins.items():
