@@ -1,6 +1,7 @@
 """Helpers of the SOAP tests: envelopes built and posted through the test
 client, answers read back, XML compared canonically."""
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -14,7 +15,7 @@ FILES = Path(__file__).parent / "soap"
 
 def envelope(operation, children=(), namespace=TNS):
     """An envelope calling `operation` with unqualified (name, text) children."""
-    inner = "".join(f"<{name}>{value}</{name}>" if value != "" else f"<{name}/>" for name, value in children)
+    inner = "".join(f"<{name}>{escape(value)}</{name}>" if value != "" else f"<{name}/>" for name, value in children)
     xmlns = f' xmlns="{namespace}"' if namespace else ""
     return (
         f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}"><soapenv:Body>'

@@ -360,11 +360,11 @@ class Statement:
         if op in ("ISEMPTY", "EMPTYSTRING") and not textual:
             return lhs.is_null()
         if op == "ISEMPTY":
-            return lhs.is_null() | (lhs == "")
+            return lhs.is_null() | (lhs == _EMPTY_TEXT)
         if op == "EMPTYSTRING":
-            return lhs == ""
+            return lhs == _EMPTY_TEXT
         if op == "ISNOTEMPTY":
-            return lhs.is_null(False) if not textual else (lhs.is_null(False) & (lhs != ""))
+            return lhs.is_null(False) if not textual else (lhs.is_null(False) & (lhs != _EMPTY_TEXT))
         if op in ("SAMEAS", "NSAMEAS"):
             rhs = self.column(resolved[2])
             return lhs == rhs if op == "SAMEAS" else lhs != rhs
@@ -400,6 +400,10 @@ class Statement:
         if Column("sys_id") not in (c for c, _ in orderings):
             clauses.append(self.model.sys_id.asc())
         return clauses
+
+
+# A literal in the SQL: a compiled statement takes no value but its params.
+_EMPTY_TEXT = SQL("''")
 
 
 def _any(expressions):
