@@ -44,10 +44,10 @@ def response_xml(operation, inner):
 
 
 def fault_xml(code, string, detail=None):
-    detail = f"<detail>{detail}</detail>" if detail else ""
+    detail = f"<detail>{escape(detail)}</detail>" if detail else ""
     return (
         f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV}"><SOAP-ENV:Body><SOAP-ENV:Fault>'
-        f"<faultcode>SOAP-ENV:{code}</faultcode><faultstring>{string}</faultstring>{detail}"
+        f"<faultcode>SOAP-ENV:{code}</faultcode><faultstring>{escape(string)}</faultstring>{detail}"
         "</SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>"
     )
 
