@@ -42,6 +42,7 @@ XML_BODY = (
     "<context><customer>42</customer><topic>billing</topic></context></entry></request>"
 ).encode()
 CREATE_PATH = "/api/now/interaction"
+SOAP_PATH = "/interaction.do?SOAP"
 JSON_SERVER_VERSION = "0.17.4"
 
 # The bars of the performance issue.
@@ -51,6 +52,7 @@ TARGET_OVER_JSON_SERVER = 6.0
 TARGET_P99_MS = 20.0
 TARGET_PREFILLED_OF_EMPTY = 0.90
 TARGET_GROWTH_MB = 10.0
+TARGET_SOAP_OF_REST = 0.80
 
 
 @dataclass
@@ -328,6 +330,8 @@ class Bench:
         self.ceilings = []
         self.memory = None
         self.json_server_note = None
+        # (target, SOAP figures, REST figures) of measure_soap.
+        self.soap_pairs = []
 
     def run_load(self, name, table, port, load, count=True):
         """Warm up, then measure; returns the Figures."""
@@ -368,6 +372,22 @@ class Bench:
         seconds = self.args.warmup + self.args.duration
         self.run_load("close", table, service.port, self.close_load(seconds))
 
+    def measure_soap(self, service, table):
+        """SOAP insert beside JSON create, and SOAP get beside the Table
+        API's GET by sys_id: each pair measured back to back, so that the
+        machine's load drifts as little as possible between the two."""
+        soap_headers = {**self.auth, "Content-Type": "text/xml;charset=UTF-8"}
+        insert = _soap_envelope("insert", f"<channel>{CHANNEL}</channel><queue>{QUEUE}</queue>")
+        json = self.run_load("JSON create, beside SOAP", table, service.port, self.json_create())
+        soap = self.run_load("SOAP insert", table, service.port, Load("POST", soap_headers, insert, [SOAP_PATH], 200))
+        self.soap_pairs.append((f"SOAP insert ≥ {TARGET_SOAP_OF_REST:.2f} × JSON create", soap, json))
+        (sys_id,), _ = prefill.insert_interactions(self.database_url, 1, ADMIN_SYS_ID, open_ids=True)
+        get = Load("GET", {**self.auth, "Accept": "application/json"}, b"", [f"/api/now/table/interaction/{sys_id}"], 200)
+        rest = self.run_load("Table API GET by sys_id, beside SOAP", table, service.port, get)
+        body = _soap_envelope("get", f"<sys_id>{sys_id}</sys_id>")
+        soap = self.run_load("SOAP get", table, service.port, Load("POST", soap_headers, body, [SOAP_PATH], 200))
+        self.soap_pairs.append((f"SOAP get ≥ {TARGET_SOAP_OF_REST:.2f} × Table API GET by sys_id", soap, rest))
+
     def measure_ceiling(self, ceiling, table):
         load = Load("POST", {"Content-Type": "application/json"}, JSON_BODY, ["/"], 201)
         figures = self.run_load("ceiling", table, ceiling.port, load, count=False)
@@ -407,6 +427,7 @@ class Bench:
             before = service.worker_rss_mb()
             self.served = 0
             self.measure_service(service, "empty")
+            self.measure_soap(service, "empty")
             if self.args.requests:
                 self.check_memory(service, before)
             if self.args.json_server:
@@ -497,6 +518,9 @@ class Bench:
             f"worst {worst.p99_ms:.1f} ms ({worst.name}, {worst.table})",
             worst.p99_ms <= TARGET_P99_MS,
         )
+        for target, soap, rest in self.soap_pairs:
+            share = soap.rate / rest.rate
+            yield target, f"{share:.2f}", share >= TARGET_SOAP_OF_REST
         errors = sum(f.errors for f in service)
         yield "no errors", str(errors), errors == 0
         if self.args.prefill:
@@ -518,6 +542,14 @@ class Bench:
                 f"{growth:+.1f} MB over {served:,}",
                 growth <= TARGET_GROWTH_MB and served >= self.args.requests,
             )
+
+
+def _soap_envelope(operation, children):
+    return (
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
+        f'<{operation} xmlns="http://www.service-now.com/interaction">{children}</{operation}>'
+        "</soapenv:Body></soapenv:Envelope>"
+    ).encode()
 
 
 def _cpu_model():
