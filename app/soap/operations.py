@@ -32,8 +32,12 @@ def _view(display, excluded=frozenset()):
     return View(fields=fields, display="all" if display != "false" else "false", exclude_links=True)
 
 
+def _names(text):
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def _excluded(values):
-    return frozenset(name.strip() for name in values.get("__exclude_columns", "").split(","))
+    return frozenset(_names(values.get("__exclude_columns", "")))
 
 
 def _record(record, display):
@@ -53,10 +57,6 @@ def _column_query(values):
         if value is not None:
             query = query + (Q.condition(field.name, "=", value) if value else Q.condition(field.name, "ISEMPTY"))
     return query
-
-
-def _names(text):
-    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _query(values):
