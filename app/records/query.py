@@ -402,7 +402,7 @@ class Statement:
         return clauses
 
 
-# A literal in the SQL: a compiled statement takes no value but its params.
+# A constant in the SQL: every value that varies is a parameter.
 _EMPTY_TEXT = SQL("''")
 
 

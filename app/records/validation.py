@@ -63,7 +63,7 @@ def _field(field):
 
 
 @lru_cache(maxsize=None)
-def _schema(table_name):
+def write_schema(table_name):
     table = F.TABLES[table_name]
     declared = {field.name: _field(field) for field in table.writable_fields}
     schema_class = Schema.from_dict(declared, name=f"{table_name}_write")
@@ -77,7 +77,7 @@ def load(table, data):
     if not isinstance(data, dict):
         raise InvalidRecord("The record must be an object")
     try:
-        values = _schema(table.name).load(data)
+        values = write_schema(table.name).load(data)
     except ValidationError as error:
         raise InvalidRecord(describe(error.messages)) from None
     # null clears a field, as an empty string does.
