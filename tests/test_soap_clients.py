@@ -21,7 +21,9 @@ def record(app, client, admin_auth):
         users.add("agent.smith", "agent-secret", sys_id=AGENT_SYS_ID)
         values = {"channel": CHANNEL, "queue": QUEUE, "short_description": "Café ☕ & more", "opened_for": AGENT_SYS_ID}
         sys_id = store.insert(fields.INTERACTION, values, Caller(ADMIN_SYS_ID, "admin"))
-    return client.get(f"/api/now/table/interaction/{sys_id}?sysparm_exclude_reference_link=true", headers=admin_auth).json["result"]
+    return client.get(
+        f"/api/now/table/interaction/{sys_id}?sysparm_exclude_reference_link=true", headers=admin_auth
+    ).json["result"]
 
 
 def read(name, values):
@@ -32,7 +34,9 @@ def read(name, values):
 
 
 def exchange(client, admin_auth, name, values, query="SOAP", **headers):
-    response = client.post(f"/interaction.do?{query}", data=read(f"{name}.request.xml", values), headers={**admin_auth, **headers})
+    response = client.post(
+        f"/interaction.do?{query}", data=read(f"{name}.request.xml", values), headers={**admin_auth, **headers}
+    )
     assert response.status_code == 200, response.data
     assert response.headers["Content-Type"] == SOAP_CONTENT_TYPE
     return response
@@ -53,8 +57,14 @@ def test_soap_lite_insert(client, admin_auth, record):
     )
     sys_id = dict(answer(response))["sys_id"]
     assert_answer(response, "soap_lite_insert", {"sys_id": sys_id})
-    created = client.get(f"/api/now/table/interaction/{sys_id}?sysparm_exclude_reference_link=true", headers=admin_auth).json["result"]
-    assert (created["short_description"], created["opened_for"], created["state"]) == ("From Perl & SOAP::Lite", AGENT_SYS_ID, "queued")
+    created = client.get(
+        f"/api/now/table/interaction/{sys_id}?sysparm_exclude_reference_link=true", headers=admin_auth
+    ).json["result"]
+    assert (created["short_description"], created["opened_for"], created["state"]) == (
+        "From Perl & SOAP::Lite",
+        AGENT_SYS_ID,
+        "queued",
+    )
 
 
 def test_servicenow_soap_get_records(client, admin_auth, record):
@@ -92,4 +102,8 @@ def test_a_dotnet_envelope_with_qualified_children(client, admin_auth, record):
     )
     assert_answer(response, "dotnet_update", record)
     updated = client.get(f"/api/now/table/interaction/{record['sys_id']}", headers=admin_auth).json["result"]
-    assert (updated["assigned_to"]["value"], updated["state"], updated["sys_mod_count"]) == (AGENT_SYS_ID, "work_in_progress", "1")
+    assert (updated["assigned_to"]["value"], updated["state"], updated["sys_mod_count"]) == (
+        AGENT_SYS_ID,
+        "work_in_progress",
+        "1",
+    )

@@ -43,7 +43,11 @@ OWN_MESSAGES = {
     ),
     "entity expansion": (wrapped("<insert><channel>&lol3;</channel></insert>", BILLION_LAUGHS), "Client", NO_DOCTYPE),
     "no envelope": (INSERT.encode(), "Client", f"{UNPARSABLE}: the root element is <insert>, not an Envelope"),
-    "no body": (f'<e:Envelope xmlns:e="{SOAP_ENV}"><e:Header/></e:Envelope>'.encode(), "Client", f"{UNPARSABLE}: the Envelope has no Body"),
+    "no body": (
+        f'<e:Envelope xmlns:e="{SOAP_ENV}"><e:Header/></e:Envelope>'.encode(),
+        "Client",
+        f"{UNPARSABLE}: the Envelope has no Body",
+    ),
     "empty body": (wrapped(""), "Client", f"{UNPARSABLE}: the Body is empty"),
     "body of text": (wrapped("insert"), "Client", f"{UNPARSABLE}: the Body is empty"),
     "soap 1.2": (
@@ -51,7 +55,11 @@ OWN_MESSAGES = {
         "VersionMismatch",
         f"The Envelope is not in the SOAP 1.1 namespace {SOAP_ENV}",
     ),
-    "no namespace": (f"<Envelope><Body>{INSERT}</Body></Envelope>".encode(), "VersionMismatch", f"The Envelope is not in the SOAP 1.1 namespace {SOAP_ENV}"),
+    "no namespace": (
+        f"<Envelope><Body>{INSERT}</Body></Envelope>".encode(),
+        "VersionMismatch",
+        f"The Envelope is not in the SOAP 1.1 namespace {SOAP_ENV}",
+    ),
 }
 
 
@@ -68,8 +76,14 @@ PARSER_MESSAGES = {
     "not xml": (b"channel=x", "Start tag expected"),
     "truncated": (f'<e:Envelope xmlns:e="{SOAP_ENV}"><e:Body><insert>'.encode(), "Premature end of data"),
     "undefined entity": (wrapped("<insert><channel>&nope;</channel></insert>"), "Entity 'nope' not defined"),
-    "bad character reference": (wrapped("<insert><channel>&#x1;</channel></insert>"), "xmlParseCharRef: invalid xmlChar value 1"),
-    "not utf-8": (wrapped("<insert><channel>caf\xe9</channel></insert>").replace(b"\xc3\xa9", b"\xe9"), "Invalid bytes in character encoding"),
+    "bad character reference": (
+        wrapped("<insert><channel>&#x1;</channel></insert>"),
+        "xmlParseCharRef: invalid xmlChar value 1",
+    ),
+    "not utf-8": (
+        wrapped("<insert><channel>caf\xe9</channel></insert>").replace(b"\xc3\xa9", b"\xe9"),
+        "Invalid bytes in character encoding",
+    ),
     "deep nesting": (wrapped("<a>" * 300 + "</a>" * 300), "elements nested deeper than 256 levels"),
 }
 
@@ -159,13 +173,22 @@ def test_a_large_body_is_refused_before_the_credentials_are_checked(client):
 
 def test_no_content_type_or_soapaction_is_needed_and_any_is_accepted(client, admin_auth):
     body = envelope("getKeys")
-    for headers in ({}, {"Content-Type": "application/json"}, {"Content-Type": "text/plain; charset=nonsense"}, {"SOAPAction": '"urn:whatever"'}):
+    for headers in (
+        {},
+        {"Content-Type": "application/json"},
+        {"Content-Type": "text/plain; charset=nonsense"},
+        {"SOAPAction": '"urn:whatever"'},
+    ):
         assert post(client, admin_auth, body, **headers).status_code == 200
 
 
 def test_a_call_needs_credentials(client):
     response = client.post("/interaction.do?SOAP", data=envelope("getKeys"))
-    assert (response.status_code, response.headers["WWW-Authenticate"], response.data) == (401, 'Basic realm="Service-now"', b"")
+    assert (response.status_code, response.headers["WWW-Authenticate"], response.data) == (
+        401,
+        'Basic realm="Service-now"',
+        b"",
+    )
 
 
 def test_the_fault_text_is_escaped_and_printable(client, admin_auth):

@@ -37,7 +37,9 @@ def inserted(soap, **values):
 
 
 def table_record(client, admin_auth, sys_id):
-    response = client.get(f"/api/now/table/interaction/{sys_id}?sysparm_exclude_reference_link=true", headers=admin_auth)
+    response = client.get(
+        f"/api/now/table/interaction/{sys_id}?sysparm_exclude_reference_link=true", headers=admin_auth
+    )
     assert response.status_code == 200
     return response.json["result"]
 
@@ -66,13 +68,22 @@ def test_insert_answers_sys_id_and_number_and_follows_the_table_apis_rules(soap,
     assert_xml(response, response_xml("insert", f"<sys_id>{sys_id}</sys_id><number>IMS0000001</number>"))
     record = table_record(client, admin_auth, sys_id)
     assert (record["channel"], record["queue"], record["state"]) == (CHANNEL, QUEUE, "queued")
-    assert (record["opened_by"], record["short_description"], record["number"]) == (ADMIN_SYS_ID, "a < b & c", "IMS0000001")
+    assert (record["opened_by"], record["short_description"], record["number"]) == (
+        ADMIN_SYS_ID,
+        "a < b & c",
+        "IMS0000001",
+    )
 
 
 def test_insert_needs_no_column_and_ignores_read_only_and_unknown_ones(soap, client, admin_auth):
     sys_id = inserted(soap, number="X1", opened_by=AGENT_SYS_ID, sys_id="f" * 32, colour="red")
     record = table_record(client, admin_auth, sys_id)
-    assert (record["number"], record["opened_by"], record["state"], record["channel"]) == ("IMS0000001", ADMIN_SYS_ID, "new", "")
+    assert (record["number"], record["opened_by"], record["state"], record["channel"]) == (
+        "IMS0000001",
+        ADMIN_SYS_ID,
+        "new",
+        "",
+    )
     assert sys_id != "f" * 32
 
 
@@ -83,7 +94,11 @@ def test_a_reference_may_be_given_by_user_name_or_sys_id(soap, client, admin_aut
 
 
 def test_insert_breaking_the_rules_is_a_server_fault(soap):
-    assert_fault(soap("insert", [("channel", "x" * 33)]), "Server", ABORTED.format("Insert", "channel: Longer than maximum length 32."))
+    assert_fault(
+        soap("insert", [("channel", "x" * 33)]),
+        "Server",
+        ABORTED.format("Insert", "channel: Longer than maximum length 32."),
+    )
 
 
 # get
@@ -104,7 +119,11 @@ def test_get_with_display_values(soap, client, admin_auth, agent):
 
     both = "".join(
         f"<{name}>{record[name]}</{name}>"
-        + (f"<dv_{name}>{ {'assigned_to': 'agent.smith', 'opened_by': 'admin'}.get(name, '')}</dv_{name}>" if name in REFERENCES else "")
+        + (
+            f"<dv_{name}>{ {'assigned_to': 'agent.smith', 'opened_by': 'admin'}.get(name, '') }</dv_{name}>"
+            if name in REFERENCES
+            else ""
+        )
         for name in sorted(record)
     )
     assert "<state>work_in_progress</state>" in both
@@ -118,7 +137,9 @@ def test_get_of_an_unknown_sys_id_is_an_empty_response(soap):
 
 def test_get_leaves_excluded_columns_out(soap):
     sys_id = inserted(soap, channel=CHANNEL)
-    response = soap("get", [("sys_id", sys_id), ("__exclude_columns", "channel, opened_by,nonsense"), ("__use_view", "x")])
+    response = soap(
+        "get", [("sys_id", sys_id), ("__exclude_columns", "channel, opened_by,nonsense"), ("__use_view", "x")]
+    )
     got = [name for name, _ in answer(response)]
     assert "channel" not in got and "opened_by" not in got and len(got) == 19
     response = soap("get", [("sys_id", sys_id), ("__exclude_columns", "opened_by")], "SOAP&displayvalue=all")
@@ -139,7 +160,11 @@ def many(app):
             return [
                 store.insert(
                     fields.INTERACTION,
-                    {"channel": f"c{n % 3}", "queue": f"q{n:03d}", "short_description": "" if n % 2 == 0 else f"odd {n}"},
+                    {
+                        "channel": f"c{n % 3}",
+                        "queue": f"q{n:03d}",
+                        "short_description": "" if n % 2 == 0 else f"odd {n}",
+                    },
                     caller,
                 )
                 for n in range(count)
@@ -161,19 +186,30 @@ def test_get_records_matches_columns_and_the_encoded_query(soap, client, admin_a
     response = soap("getRecords", [("channel", "c1"), ("__order_by", "queue")])
     assert queues(response) == ["q001", "q004", "q007"]
     # Every result in full, as the Table API reads it.
-    expected = "".join(f"<getRecordsResult>{elements(table_record(client, admin_auth, ids[n]))}</getRecordsResult>" for n in (1, 4, 7))
+    expected = "".join(
+        f"<getRecordsResult>{elements(table_record(client, admin_auth, ids[n]))}</getRecordsResult>" for n in (1, 4, 7)
+    )
     assert_xml(response, response_xml("getRecords", expected))
 
-    assert queues(soap("getRecords", [("channel", "c1"), ("__encoded_query", "queue!=q004^ORDERBYqueue")])) == ["q001", "q007"]
+    assert queues(soap("getRecords", [("channel", "c1"), ("__encoded_query", "queue!=q004^ORDERBYqueue")])) == [
+        "q001",
+        "q007",
+    ]
     assert queues(soap("getRecords", [("short_description", ""), ("__encoded_query", "ORDERBYDESCqueue")])) == [
         "q008", "q006", "q004", "q002", "q000"
     ]  # fmt: skip
-    assert queues(soap("getRecords", [("__encoded_query", "queueINq003,q005^ORqueue=q000^ORDERBYqueue")])) == ["q000", "q003", "q005"]
+    assert queues(soap("getRecords", [("__encoded_query", "queueINq003,q005^ORqueue=q000^ORDERBYqueue")])) == [
+        "q000",
+        "q003",
+        "q005",
+    ]
 
 
 def test_get_records_orders_by_order_by_then_desc_then_orderby_terms(soap, many):
     many(6)
-    response = soap("getRecords", [("__order_by", "channel"), ("__order_by_desc", "queue"), ("__encoded_query", "ORDERBYnumber")])
+    response = soap(
+        "getRecords", [("__order_by", "channel"), ("__order_by_desc", "queue"), ("__encoded_query", "ORDERBYnumber")]
+    )
     assert queues(response) == ["q003", "q000", "q004", "q001", "q005", "q002"]
 
 
@@ -183,7 +219,10 @@ def test_get_records_windows(soap, many):
     assert queues(soap("getRecords", [*order, ("__first_row", "2"), ("__last_row", "5")])) == ["q002", "q003", "q004"]
     assert queues(soap("getRecords", [*order, ("__first_row", "8"), ("__limit", "5")])) == ["q008", "q009"]
     assert queues(soap("getRecords", [*order, ("__limit", "2")])) == ["q000", "q001"]
-    assert queues(soap("getRecords", [*order, ("__first_row", "3"), ("__last_row", "9"), ("__limit", "2")])) == ["q003", "q004"]
+    assert queues(soap("getRecords", [*order, ("__first_row", "3"), ("__last_row", "9"), ("__limit", "2")])) == [
+        "q003",
+        "q004",
+    ]
     assert queues(soap("getRecords", [*order, ("__first_row", "5"), ("__last_row", "2")])) == []
     assert queues(soap("getRecords", [*order, ("__first_row", "99999999999999999999999")])) == []
 
@@ -234,8 +273,14 @@ def test_a_condition_on_a_reference_takes_a_sys_id(soap, many):
         ([("__limit", "-1")], "Invalid value for __limit: '-1' is not a non-negative integer"),
         ([("__first_row", "one")], "Invalid value for __first_row: 'one' is not a non-negative integer"),
         ([("__last_row", "2.5")], "Invalid value for __last_row: '2.5' is not a non-negative integer"),
-        ([("__encoded_query", "nonsense")], "Invalid condition 'nonsense' in the encoded query: expected <field><operator><value>"),
-        ([("__encoded_query", "opened_at>javascript:alert(1)")], "Unsupported script in the encoded query: 'javascript:alert(1)'"),
+        (
+            [("__encoded_query", "nonsense")],
+            "Invalid condition 'nonsense' in the encoded query: expected <field><operator><value>",
+        ),
+        (
+            [("__encoded_query", "opened_at>javascript:alert(1)")],
+            "Unsupported script in the encoded query: 'javascript:alert(1)'",
+        ),
         ([("sys_mod_count", "many")], "'many' is not an integer"),
     ],
 )
@@ -253,7 +298,9 @@ def test_a_bad_query_or_window_is_a_client_fault(soap, operation, children, stri
 
 def test_update_changes_the_columns_given(soap, client, admin_auth, agent):
     sys_id = inserted(soap, channel=CHANNEL, short_description="before")
-    response = soap("update", [("sys_id", sys_id), ("queue", QUEUE), ("assigned_to", "agent.smith"), ("short_description", "")])
+    response = soap(
+        "update", [("sys_id", sys_id), ("queue", QUEUE), ("assigned_to", "agent.smith"), ("short_description", "")]
+    )
     assert_xml(response, response_xml("update", f"<sys_id>{sys_id}</sys_id>"))
     record = table_record(client, admin_auth, sys_id)
     assert (record["queue"], record["state"], record["assigned_to"]) == (QUEUE, "queued", AGENT_SYS_ID)

@@ -52,7 +52,9 @@ QUERY = [
     "__use_view",
 ]
 REFERENCES = ("assigned_to", "closed_by", "opened_by", "opened_for")
-WITH_DV = [name for column in EVERY_COLUMN for name in ((column, f"dv_{column}") if column in REFERENCES else (column,))]
+WITH_DV = [
+    name for column in EVERY_COLUMN for name in ((column, f"dv_{column}") if column in REFERENCES else (column,))
+]
 
 ELEMENTS = {
     "insert": WRITABLE,
@@ -136,7 +138,9 @@ def test_occurrences_and_types(client, admin_auth):
 def test_a_record_result_holds_every_column(client, admin_auth):
     root = parse(fetch(client, admin_auth))
     (result,) = root.xpath(".//xsd:element[@name='getRecordsResult']", namespaces=NS)
-    assert [e.get("name") for e in result.xpath("xsd:complexType/xsd:sequence/xsd:element", namespaces=NS)] == EVERY_COLUMN
+    assert [
+        e.get("name") for e in result.xpath("xsd:complexType/xsd:sequence/xsd:element", namespaces=NS)
+    ] == EVERY_COLUMN
 
 
 @pytest.mark.parametrize("query", ["displayvalue=all&WSDL", "WSDL&displayvalue=all", "wsdl&DisplayValue=ALL"])
@@ -163,9 +167,9 @@ def test_messages_port_type_binding_and_service(client, admin_auth):
     ]
     (port_type,) = root.xpath("wsdl:portType", namespaces=NS)
     assert port_type.get("name") == "ServiceNowSoap"
-    assert [
-        (o.get("name"), o[0].get("message"), o[1].get("message")) for o in port_type
-    ] == [(op, f"tns:{op}SoapIn", f"tns:{op}SoapOut") for op in OPERATIONS]
+    assert [(o.get("name"), o[0].get("message"), o[1].get("message")) for o in port_type] == [
+        (op, f"tns:{op}SoapIn", f"tns:{op}SoapOut") for op in OPERATIONS
+    ]
     (binding,) = root.xpath("wsdl:binding", namespaces=NS)
     assert (binding.get("name"), binding.get("type")) == ("ServiceNowSoap", "tns:ServiceNowSoap")
     (soap_binding,) = binding.xpath("soap:binding", namespaces=NS)

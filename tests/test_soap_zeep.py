@@ -70,8 +70,13 @@ def test_get_records_and_get_keys(service):
     results = service.getRecords(channel="zeep-list", __order_by="queue")
     assert [r.queue for r in results] == ["q0", "q1", "q2"]
     assert [r.sys_id for r in results] == ids
-    assert [r.queue for r in service.getRecords(channel="zeep-list", __order_by_desc="queue", __limit="2")] == ["q2", "q1"]
-    assert [r.channel for r in service.getRecords(__encoded_query="channel=zeep-list^queue=q1", __exclude_columns="queue")] == ["zeep-list"]
+    assert [r.queue for r in service.getRecords(channel="zeep-list", __order_by_desc="queue", __limit="2")] == [
+        "q2",
+        "q1",
+    ]
+    assert [
+        r.channel for r in service.getRecords(__encoded_query="channel=zeep-list^queue=q1", __exclude_columns="queue")
+    ] == ["zeep-list"]
     assert service.getRecords(channel="no such channel") == []
 
     keys = service.getKeys(channel="zeep-list", __order_by="queue")
@@ -86,7 +91,12 @@ def test_display_values_all(server):
     assert loaded.service._binding_options["address"] == f"{server}/interaction.do?SOAP&displayvalue=all"
     created = loaded.service.insert(channel=CHANNEL, opened_for="admin")
     record = loaded.service.get(sys_id=created.sys_id)
-    assert (record.opened_by, record.dv_opened_by, record.opened_for, record.dv_opened_for) == (ADMIN_SYS_ID, "admin", ADMIN_SYS_ID, "admin")
+    assert (record.opened_by, record.dv_opened_by, record.opened_for, record.dv_opened_for) == (
+        ADMIN_SYS_ID,
+        "admin",
+        ADMIN_SYS_ID,
+        "admin",
+    )
     assert (record.assigned_to, record.dv_assigned_to) == (None, None)
     (result,) = loaded.service.getRecords(sys_id=created.sys_id)
     assert result.dv_opened_by == "admin"

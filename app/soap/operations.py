@@ -100,7 +100,9 @@ def _find(values, view, default):
     while rows is None or len(records) < rows:
         size = MAX_LIMIT if rows is None else min(MAX_LIMIT, rows - len(records))
         try:
-            page = store.find(TABLE, query, view, current_user(), _BASE_URL, limit=size, offset=first + len(records), count=False)
+            page = store.find(
+                TABLE, query, view, current_user(), _BASE_URL, limit=size, offset=first + len(records), count=False
+            )
         except QueryError as error:
             raise Fault(CLIENT, str(error)) from None
         records += page.records

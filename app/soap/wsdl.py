@@ -84,9 +84,7 @@ def _query(sequence):
 
 
 def _schema(types, display):
-    schema = etree.SubElement(
-        types, f"{{{XSD_NS}}}schema", elementFormDefault="unqualified", targetNamespace=TNS
-    )
+    schema = etree.SubElement(types, f"{{{XSD_NS}}}schema", elementFormDefault="unqualified", targetNamespace=TNS)
     _columns(_global(schema, "insert"), WRITABLE)
     sequence = _global(schema, "insertResponse")
     _element(sequence, "sys_id")
