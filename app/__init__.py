@@ -7,6 +7,7 @@ from flask import Flask
 from . import cli, db, errors, health, interactions, openapi, soap, table, transactions, users
 from .config import from_environment
 from .models import MODELS, seed_counters
+from .records import counts
 
 
 def create_app(config=None):
@@ -22,6 +23,7 @@ def create_app(config=None):
 
     def seed():
         seed_counters()
+        counts.install()
         return users.ensure_admin(app.config["ADMIN_PASSWORD"])
 
     with app.app_context():

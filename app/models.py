@@ -1,7 +1,7 @@
 """The tables, named and shaped as on a ServiceNow instance."""
 from datetime import datetime, timezone
 
-from peewee import BooleanField, CharField, DateTimeField, IntegerField, Model, TextField
+from peewee import SQL, BooleanField, CharField, DateTimeField, IntegerField, Model, TextField
 
 from .db import database
 
@@ -54,7 +54,9 @@ class Interaction(SysRecord):
     state = CharField(max_length=40)
     channel = CharField(max_length=32)
     queue = CharField(max_length=32, default="")
-    short_description = CharField(max_length=160, default="")
+    # Added after the first release: its default is the database's too, so
+    # that rows written by an older release (another host, mid-upgrade) get it.
+    short_description = CharField(max_length=160, default="", constraints=[SQL("DEFAULT ''")])
     context_table = CharField(max_length=80, default="")
     context_document = CharField(max_length=32, default="")
     channel_metadata_table = CharField(max_length=80, default="")
@@ -85,7 +87,19 @@ class LiveGroupProfile(SysRecord):
         table_name = CHANNEL_METADATA_TABLE
 
 
-MODELS = (SysUser, SysNumberCounter, Interaction, InteractionJsonBlob, LiveGroupProfile)
+class SysTableCount(Model):
+    """How many rows a table holds, kept by triggers (records/counts.py), so
+    that counting a whole table reads one row instead of scanning it."""
+
+    name = CharField(max_length=80, primary_key=True)
+    count = IntegerField()
+
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+MODELS = (SysUser, SysNumberCounter, SysTableCount, Interaction, InteractionJsonBlob, LiveGroupProfile)
 
 # Documents this service stores itself, so it can tell whether one exists.
 DOCUMENT_MODELS = {CONTEXT_TABLE: InteractionJsonBlob, CHANNEL_METADATA_TABLE: LiveGroupProfile}

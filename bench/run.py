@@ -53,6 +53,14 @@ TARGET_P99_MS = 20.0
 TARGET_PREFILLED_OF_EMPTY = 0.90
 TARGET_GROWTH_MB = 10.0
 TARGET_SOAP_OF_REST = 0.80
+# The Table API's reads, each as a share of the ceiling.
+TARGET_READS = {"Table GET by sys_id": 0.45, "Table list number=…": 0.40, "Table list of 100 (PySNC page)": 0.10}
+# What PySNC sends with every list: display values and values, no links, no Link header, pages of 100.
+PYSNC_PARAMETERS = (
+    "sysparm_display_value=all&sysparm_exclude_reference_link=true"
+    "&sysparm_suppress_pagination_header=true&sysparm_limit=100&sysparm_offset=0"
+)
+TABLE_PATH = "/api/now/table/interaction"
 
 
 @dataclass
@@ -366,11 +374,24 @@ class Bench:
         headers = {**self.auth, "Accept": "application/json"}
         return Load("POST", headers, b"", paths, 200)
 
+    def read_loads(self):
+        """The Table API's reads as clients send them, over stored interactions."""
+        rows = prefill.sample(self.database_url, 5000)
+        headers = {**self.auth, "Accept": "application/json"}
+        by_number = [f"{TABLE_PATH}?sysparm_query=number%3D{number}%5EORDERBYsys_id&{PYSNC_PARAMETERS}" for _, number in rows]
+        return {
+            "Table GET by sys_id": Load("GET", headers, b"", [f"{TABLE_PATH}/{sys_id}" for sys_id, _ in rows], 200),
+            "Table list number=…": Load("GET", headers, b"", by_number, 200),
+            "Table list of 100 (PySNC page)": Load("GET", headers, b"", [f"{TABLE_PATH}?sysparm_query=ORDERBYsys_id&{PYSNC_PARAMETERS}"], 200),
+        }
+
     def measure_service(self, service, table):
         self.run_load("JSON create", table, service.port, self.json_create())
         self.run_load("XML create", table, service.port, self.xml_create())
         seconds = self.args.warmup + self.args.duration
         self.run_load("close", table, service.port, self.close_load(seconds))
+        for name, load in self.read_loads().items():
+            self.run_load(name, table, service.port, load)
 
     def measure_soap(self, service, table):
         """SOAP insert against JSON create, and SOAP get against the Table
@@ -381,7 +402,7 @@ class Bench:
         insert = _soap_envelope("insert", f"<channel>{CHANNEL}</channel><queue>{QUEUE}</queue>")
         (sys_id,), _ = prefill.insert_interactions(self.database_url, 1, ADMIN_SYS_ID, open_ids=True)
         get = _soap_envelope("get", f"<sys_id>{sys_id}</sys_id>")
-        rest_get = Load("GET", {**self.auth, "Accept": "application/json"}, b"", [f"/api/now/table/interaction/{sys_id}"], 200)
+        rest_get = Load("GET", {**self.auth, "Accept": "application/json"}, b"", [f"{TABLE_PATH}/{sys_id}"], 200)
         pairs = (
             ("SOAP insert", Load("POST", soap_headers, insert, [SOAP_PATH], 200), "JSON create", self.json_create()),
             ("SOAP get", Load("POST", soap_headers, get, [SOAP_PATH], 200), "Table API GET by sys_id", rest_get),
@@ -516,6 +537,9 @@ class Bench:
         for name in (n for n in by_name if n.startswith("json-server")):
             times = json_create.rate / by_name[name][0].rate
             yield f"JSON create ≥ {TARGET_OVER_JSON_SERVER:g} × {name}", f"{times:.1f} ×", times >= TARGET_OVER_JSON_SERVER
+        for name, target in TARGET_READS.items():
+            ratio = by_name[name][0].ratio
+            yield f"{name} ≥ {target:.2f} × ceiling", f"{ratio:.2f}", ratio >= target
         service = [f for f in self.figures if not f.name.startswith("json-server")]
         worst = max(service, key=lambda f: f.p99_ms)
         yield (
@@ -528,7 +552,7 @@ class Bench:
         errors = sum(f.errors for f in service)
         yield "no errors", str(errors), errors == 0
         if self.args.prefill:
-            for name in ("JSON create", "XML create", "close"):
+            for name in ("JSON create", "XML create", "close", *TARGET_READS):
                 if len(by_name[name]) > 1:
                     # Each rate as a share of its phase's ceiling: the machine's
                     # load may change while the table fills.

@@ -237,3 +237,7 @@ def test_days_ago_counts_from_now():
     assert now - timedelta(minutes=3) == datetime.strptime(
         Q.resolve(F.INTERACTION, Q.parse("opened_at>javascript:gs.minutesAgo(3)"), caller, now).values[0], "%Y-%m-%d %H:%M:%S"
     )
+
+
+def test_a_read_by_sys_id_resolves_as_its_query_would():
+    assert Q.by_sys_id("abc") == Q.resolve(F.INTERACTION, Q.parse("sys_id=abc"), ADMIN)

@@ -4,6 +4,7 @@ import pytest
 from conftest import ADMIN_PASSWORD, CHANNEL, QUEUE, basic, failure
 from lxml import etree
 
+from app.db import database
 from app.models import ADMIN_SYS_ID, Interaction, SysUser
 
 BASE = "http://localhost"
@@ -458,3 +459,44 @@ def test_a_post_may_ask_for_a_get(three, table):
         query_string={"sysparm_fields": "number", "sysparm_query": "ORDERBYnumber"},
     )
     assert (response.status_code, response.json["result"][0]) == (200, {"number": "IMS0000001"})
+
+
+def total(table, path="/api/now/table/interaction", **params):
+    response = table.get(path, query_string={"sysparm_limit": "1", **params})
+    return int(response.headers["X-Total-Count"])
+
+
+def test_the_total_of_a_whole_table_is_kept_by_the_database(app, api, table):
+    made = [api.created() for _ in range(4)]
+    table.client.delete(f"/api/now/table/interaction/{made[0]['sys_id']}", headers=table.headers)
+    table.client.post("/api/now/table/interaction", json={}, headers=table.headers)
+    with app.app_context():
+        # Another writer, in bulk, straight into the database.
+        Interaction.insert_many([{"sys_id": f"{n:032x}", "number": f"X{n}", "state": "new", "channel": ""} for n in range(5)]).execute()
+        Interaction.delete().where(Interaction.number == "X0").execute()
+        stored = Interaction.select().count()
+    assert stored == 3 + 1 + 4
+    assert total(table) == stored
+    assert total(table, sysparm_query="ORDERBYsys_id") == stored
+    assert total(table, sysparm_query="numberSTARTSWITHX") == 4
+    assert total(table, "/api/now/table/interaction_json_blob") == 3
+    assert total(table, "/api/now/table/sys_user") == 1
+
+
+def test_an_existing_database_is_counted_on_start(make_app, admin_auth):
+    app = make_app()
+    client = app.test_client()
+    for _ in range(3):
+        client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
+    with app.app_context():
+        # As a database made before the counts were kept.
+        for name in ("interaction", "interaction_json_blob", "live_group_profile"):
+            for event in ("insert", "delete", "truncate"):
+                database.execute_sql(f'DROP TRIGGER IF EXISTS "{name}_count_{event}"' + (f' ON "{name}"' if database.for_update else ""))
+        database.execute_sql("DELETE FROM sys_table_count")
+        Interaction.delete().where(Interaction.number == "IMS0000002").execute()
+    database.close_all()
+    restarted = Table(make_app().test_client(), admin_auth)
+    assert total(restarted) == 2
+    restarted.client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
+    assert total(restarted) == 3

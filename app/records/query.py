@@ -165,6 +165,16 @@ def resolve(table, query, caller, now=None):
     return Resolved(tuple(groups or ()), tuple(resolver.values), tuple(orderings))
 
 
+# groups, of terms, of alternatives: one condition.
+_BY_SYS_ID = ((((Column("sys_id"), "=", 1),),),)
+
+
+def by_sys_id(sys_id):
+    """What `sys_id=<sys_id>` resolves to on any table, without parsing it:
+    a read by sys_id is the commonest request of all."""
+    return Resolved(_BY_SYS_ID, (sys_id,), ())
+
+
 def field_of(table, column):
     """The Field a resolved column stands for."""
     if column.through is None:

@@ -8,6 +8,7 @@ import os
 
 from ..db import database
 from ..models import CHANNEL_METADATA_TABLE, CONTEXT_TABLE, DOCUMENT_MODELS, SysUser, utcnow
+from . import counts
 from . import fields as F
 from . import interactions as rules
 from . import query as Q
@@ -38,22 +39,31 @@ def could_be_sys_id(sys_id):
 
 def find(table, query, view, caller, base_url, limit=MAX_LIMIT, offset=0, count=True):
     """The records of `table` matching `query` (a parsed Query), one page."""
-    resolved = Q.resolve(table, query, caller)
+    return _page(table, Q.resolve(table, query, caller), view, base_url, limit, offset, count)
+
+
+def _page(table, resolved, view, base_url, limit=MAX_LIMIT, offset=0, count=True):
     shown = projection(table.name, view)
     statement = Q.select_statement(database.obj, table.name, shown.columns, resolved.shape, resolved.orderings, True)
     cursor = statement.execute(**_values(resolved, limit=min(limit, MAX_LIMIT), offset=offset))
     records = [shown.render(row, base_url) for row in cursor]
-    total = None
-    if count:
-        total = Q.count_statement(database.obj, table.name, resolved.shape).execute(**_values(resolved)).fetchone()[0]
+    total = _count(table, resolved) if count else None
     return Page(records, total)
 
 
-def get(table, sys_id, view, caller, base_url):
+def _count(table, resolved):
+    if not resolved.shape:
+        total = counts.total(table.name)
+        if total is not None:
+            return total
+    return Q.count_statement(database.obj, table.name, resolved.shape).execute(**_values(resolved)).fetchone()[0]
+
+
+def get(table, sys_id, view, base_url):
     """One record, or None."""
     if not could_be_sys_id(sys_id):
         return None
-    page = find(table, Q.condition("sys_id", "=", sys_id), view, caller, base_url, limit=1, count=False)
+    page = _page(table, Q.by_sys_id(sys_id), view, base_url, limit=1, count=False)
     return page.records[0] if page.records else None
 
 

@@ -116,7 +116,7 @@ def insert(values, display):
         sys_id = store.insert(TABLE, validation.load(TABLE, values), current_user())
     except InvalidRecord as error:
         raise Fault(SERVER, _ABORTED.format("Insert", error)) from None
-    number = store.get(TABLE, sys_id, View(fields=("number",), exclude_links=True), current_user(), _BASE_URL)["number"]
+    number = store.get(TABLE, sys_id, View(fields=("number",), exclude_links=True), _BASE_URL)["number"]
     return [("sys_id", sys_id), ("number", number)]
 
 
@@ -135,7 +135,7 @@ def update(values, display):
 
 def get(values, display):
     view = _view(display, _excluded(values))
-    record = store.get(TABLE, values.get("sys_id", "").strip(), view, current_user(), _BASE_URL)
+    record = store.get(TABLE, values.get("sys_id", "").strip(), view, _BASE_URL)
     return _record(record, display) if record is not None else []
 
 
