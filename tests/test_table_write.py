@@ -289,11 +289,23 @@ def test_delete_takes_the_interactions_own_documents(app, api, writer):
     assert row(app, keep["contextDocument"], InteractionJsonBlob) is not None
     assert row(app, keep["sys_id"]) is not None
 
-    # A document it only points at, of another interaction, goes with it too:
-    # ServiceNow deletes what the record references in these two tables.
+    # A document it shares with another interaction stays while that one points at it.
     writer.send("DELETE", f"{TABLE}/{pointing['sys_id']}")
-    assert row(app, keep["contextDocument"], InteractionJsonBlob) is None
+    assert row(app, keep["contextDocument"], InteractionJsonBlob) is not None
+    assert row(app, keep["channelMetadataDocument"], LiveGroupProfile) is not None
     assert writer.send("DELETE", f"{TABLE}/{gone['sys_id']}").status_code == 404
+    writer.send("DELETE", f"{TABLE}/{keep['sys_id']}")
+    assert row(app, keep["contextDocument"], InteractionJsonBlob) is None
+
+
+def test_a_document_shared_across_tables_slots_is_kept(app, api, writer):
+    """A context document also named as another interaction's channel metadata."""
+    first = api.created()
+    second = api.created(channel_metadata_table="interaction_json_blob", channel_metadata_id=first["contextDocument"])
+    writer.send("DELETE", f"{TABLE}/{first['sys_id']}")
+    assert row(app, first["contextDocument"], InteractionJsonBlob) is not None
+    writer.send("DELETE", f"{TABLE}/{second['sys_id']}")
+    assert row(app, first["contextDocument"], InteractionJsonBlob) is None
 
 
 def test_documents_are_written_through_their_tables(app, writer):

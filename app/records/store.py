@@ -6,6 +6,8 @@ transaction each and follow the interaction's rules (interactions.py).
 """
 import os
 
+from peewee import SQL, fn
+
 from ..db import database
 from ..models import CHANNEL_METADATA_TABLE, CONTEXT_TABLE, DOCUMENT_MODELS, SysUser, utcnow
 from . import counts
@@ -155,23 +157,30 @@ def delete_matching(table, query, caller):
 
 
 def _delete_interactions(sys_ids):
+    """Delete the interactions, then the documents they pointed at that no
+    other interaction points at (a document may be shared through
+    context_table/context_id)."""
     interaction = F.INTERACTION.model
+    pairs = (
+        (interaction.context_table, interaction.context_document),
+        (interaction.channel_metadata_table, interaction.channel_metadata_document),
+    )
     deleted = 0
     for batch in _batches(sys_ids):
-        rows = interaction.select(
-            interaction.context_table,
-            interaction.context_document,
-            interaction.channel_metadata_table,
-            interaction.channel_metadata_document,
-        ).where(interaction.sys_id.in_(batch))
-        documents = {CONTEXT_TABLE: [], CHANNEL_METADATA_TABLE: []}
-        for row in rows.tuples():
+        documents = {CONTEXT_TABLE: set(), CHANNEL_METADATA_TABLE: set()}
+        for row in interaction.select(*(column for pair in pairs for column in pair)).where(interaction.sys_id.in_(batch)).tuples():
             for table, document in (row[0:2], row[2:4]):
                 if table in documents:
-                    documents[table].append(document)
-        for table, document_ids in documents.items():
-            _delete_in_batches(DOCUMENT_MODELS[table], document_ids)
+                    documents[table].add(document)
         deleted += interaction.delete().where(interaction.sys_id.in_(batch)).execute()
+        for table, document_ids in documents.items():
+            model = DOCUMENT_MODELS[table]
+            for ids in _batches(sorted(document_ids)):
+                used = interaction.select(SQL("1")).where(
+                    ((pairs[0][0] == table) & (pairs[0][1] == model.sys_id))
+                    | ((pairs[1][0] == table) & (pairs[1][1] == model.sys_id))
+                )
+                model.delete().where(model.sys_id.in_(ids) & ~fn.EXISTS(used)).execute()
     return deleted
 
 
