@@ -116,3 +116,53 @@ def test_only_sqlite_files_and_postgresql_are_served(make_app):
         make_app(DATABASE_URL="mysql://root@127.0.0.1/test")
     with pytest.raises(ValueError, match="SQLite in memory cannot be shared by a pool"):
         make_app(DATABASE_URL="sqlite:///:memory:")
+
+
+BAD_NAME = "Error: A user name is 1 to 40 printable characters, without ':'\n"
+
+
+@pytest.mark.parametrize("user_name", ["", "n" * 41, "tab\there"], ids=["empty", "41 characters", "control"])
+def test_add_refuses_a_name_of_no_or_too_many_or_unprintable_characters(app, runner, user_name):
+    result = runner.invoke(args=["user", "add", user_name, "--password", "x"])
+    assert (result.exit_code, result.output) == (1, BAD_NAME)
+    with app.app_context():
+        assert [user.user_name for user in SysUser.select()] == ["admin"]
+
+
+def test_a_name_of_40_characters_is_a_user_with_a_new_sys_id(app, runner):
+    name = "n" * 40
+    result = runner.invoke(args=["user", "add", name, "--password", "long-pw"])
+    assert (result.exit_code, result.output) == (0, f"Added {name}\n")
+    assert create(app, name, "long-pw").status_code == 201
+    with app.app_context():
+        user = SysUser.get(SysUser.user_name == name)
+    assert len(user.sys_id) == 32 and int(user.sys_id, 16) >= 0
+    assert (user.active, user.sys_mod_count) == (True, 0)
+    assert user.sys_created_on == user.sys_updated_on
+
+
+def test_add_refuses_an_empty_password(app, runner):
+    result = runner.invoke(args=["user", "add", "dave", "--password", ""])
+    assert (result.exit_code, result.output) == (1, "Error: The password must not be empty\n")
+
+
+def test_each_change_of_a_user_counts(app, runner):
+    runner.invoke(args=["user", "add", "erin", "--password", "erin-pw"])
+    for args in (["passwd", "erin", "--password", "new-pw"], ["deactivate", "erin"], ["activate", "erin"]):
+        assert runner.invoke(args=["user", *args]).exit_code == 0
+    with app.app_context():
+        erin = SysUser.get(SysUser.user_name == "erin")
+        admin = SysUser.get(SysUser.user_name == "admin")
+    assert (erin.sys_mod_count, erin.active, admin.sys_mod_count) == (3, True, 0)
+    assert create(app, "erin", "new-pw").status_code == 201
+
+
+@pytest.mark.parametrize("command", ["deactivate", "activate"])
+def test_deactivate_or_activate_an_unknown_user_fails(runner, command):
+    result = runner.invoke(args=["user", command, "ghost"])
+    assert (result.exit_code, result.output) == (1, "Error: No user 'ghost'\n")
+
+
+def test_a_first_start_with_admin_password_prints_nothing(make_app, capsys):
+    make_app()
+    assert capsys.readouterr().err == ""

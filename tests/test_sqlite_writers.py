@@ -1,7 +1,9 @@
 """Writers on SQLite queue on a file lock: the queue must always be left,
 whether a transaction commits or fails, and threads of one process must
 take turns like processes do."""
+import os
 import threading
+import time
 
 import pytest
 
@@ -48,3 +50,66 @@ def test_threads_take_turns(db):
         thread.join(timeout=30)
     assert not any(thread.is_alive() for thread in threads)
     assert count(db) == 200
+
+
+def insert(db, n):
+    with db.connection_context(), db.atomic():
+        db.execute_sql("INSERT INTO t VALUES (?)", (n,))
+
+
+def wal_restarts(path):
+    """The checkpoint sequence number in the WAL's header: a writer starts the
+    WAL over, and counts one more, only once a checkpoint has copied all of it
+    back into the database (https://www.sqlite.org/fileformat.html#walformat)."""
+    with open(f"{path}-wal", "rb") as wal:
+        return int.from_bytes(wal.read(16)[12:16], "big")
+
+
+def test_the_checkpointer_copies_the_wal_back_after_a_hundred_commits(db, tmp_path):
+    path = tmp_path / "writers.sqlite3"
+    insert(db, 0)
+    before = wal_restarts(path)
+    for n in range(1, db.CHECKPOINT_EVERY):
+        insert(db, n)
+    assert wal_restarts(path) == before
+    # The hundredth commit wakes the checkpointer; a writer after it has
+    # finished finds the WAL copied and starts it over.
+    for n in range(db.CHECKPOINT_EVERY, 3 * db.CHECKPOINT_EVERY):
+        insert(db, n)
+        time.sleep(0.005)
+        if wal_restarts(path) != before:
+            break
+    assert wal_restarts(path) == before + 1
+    assert count(db) == n + 1
+
+
+def test_a_checkpointer_that_cannot_start_is_logged_and_the_commit_stands(db, monkeypatch, caplog):
+    error = RuntimeError("can't start new thread")
+
+    def refuse():
+        raise error
+
+    monkeypatch.setattr(db._checkpointer, "wake", refuse)
+    for n in range(db.CHECKPOINT_EVERY):
+        insert(db, n)
+    assert count(db) == db.CHECKPOINT_EVERY
+    assert [(record.levelname, record.getMessage(), record.exc_info[1]) for record in caplog.records] == [
+        ("ERROR", "Could not start the WAL checkpointer", error)
+    ]
+
+
+def open_descriptors_of(path):
+    opened = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            opened.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            # The descriptor listdir itself used, closed since.
+            continue
+    return opened.count(str(path))
+
+
+def test_a_process_opens_the_queue_lock_once(db, tmp_path):
+    for n in range(10):
+        insert(db, n)
+    assert open_descriptors_of(tmp_path / "writers.sqlite3-writers.lock") == 1
