@@ -61,3 +61,93 @@ def test_the_document_needs_no_credentials_and_only_get(client):
         "error": {"message": "Method not Supported", "detail": "POST method not supported for API"},
         "status": "failure",
     }
+
+
+def references(node):
+    """Every $ref in the document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from references(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from references(item)
+
+
+def test_every_reference_names_a_schema_of_the_document_and_every_schema_is_used(client):
+    document = orjson.loads(client.get(PATH).data)
+    prefix = "#/components/schemas/"
+    refs = set(references(document))
+    assert all(ref.startswith(prefix) for ref in refs), refs
+    assert {ref.removeprefix(prefix) for ref in refs} == set(document["components"]["schemas"])
+
+
+TRANSACTION_HEADER = {
+    "X-Transaction-ID": {
+        "description": "The id of this request in the service's log",
+        "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+    }
+}
+
+
+def content(schema):
+    return {media_type: {"schema": schema} for media_type in ("application/json", "application/xml", "text/xml")}
+
+
+def test_every_answer_is_an_envelope_with_its_transaction_id(client):
+    document = orjson.loads(client.get(PATH).data)
+    schemas = document["components"]["schemas"]
+    assert schemas["ErrorEnvelope"] == {
+        "type": "object",
+        "properties": {
+            "error": {"$ref": "#/components/schemas/Error"},
+            "status": {"type": "string", "enum": ["failure"]},
+        },
+        "required": ["error", "status"],
+        "additionalProperties": False,
+    }
+    assert schemas["Error"] == {
+        "type": "object",
+        "properties": {"message": {"type": "string"}, "detail": {"type": "string", "nullable": True}},
+        "required": ["detail", "message"],
+        "additionalProperties": False,
+    }
+    create = document["paths"]["/api/now/v1/interaction"]["post"]
+    assert create["responses"]["201"] == {
+        "description": "Created or updated",
+        "headers": TRANSACTION_HEADER,
+        "content": content({"$ref": "#/components/schemas/ResultEnvelope"}),
+    }
+    assert create["responses"]["503"] == {
+        "description": "The database is unavailable",
+        "headers": TRANSACTION_HEADER,
+        "content": content({"$ref": "#/components/schemas/ErrorEnvelope"}),
+    }
+    assert create["requestBody"] == {
+        "required": True,
+        "description": "A new interaction; or, naming the sys_id of one, the fields to change (§4.4)",
+        "content": content(
+            {"anyOf": [{"$ref": "#/components/schemas/CreateRequest"}, {"$ref": "#/components/schemas/UpdateRequest"}]}
+        ),
+    }
+    assert "parameters" not in create
+
+
+def test_the_close_route_requires_its_path_parameter(client):
+    document = orjson.loads(client.get(PATH).data)
+    for prefix in ("/api/now", "/api/now/v1"):
+        close = document["paths"][f"{prefix}/interaction/{{interaction_id}}/close"]["post"]
+        assert close["parameters"] == [
+            {
+                "name": "interaction_id",
+                "in": "path",
+                "required": True,
+                "description": "The sys_id of the interaction",
+                "schema": {"type": "string"},
+            }
+        ]
+        assert close["summary"] == "Close an interaction"
+        assert close["responses"]["200"]["description"] == "Closed"
+        assert "requestBody" not in close
