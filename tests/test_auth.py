@@ -115,3 +115,24 @@ def test_a_password_with_colons_and_unicode(app, client):
     with app.app_context():
         users.add("ümlaut", "pa:ss:wörd")
     assert create(client, basic("ümlaut", "pa:ss:wörd")).status_code == 201
+
+
+def test_an_unknown_user_costs_a_check_of_the_apps_own_hash(make_app, monkeypatch):
+    checks = []
+    check_password_hash = auth.check_password_hash
+
+    def check(password_hash, password):
+        checks.append((password_hash.partition("$")[0], password))
+        return check_password_hash(password_hash, password)
+
+    monkeypatch.setattr(auth, "check_password_hash", check)
+    for method in ("pbkdf2:sha256:1000", "pbkdf2:sha256:2000"):
+        client = make_app(PASSWORD_HASH_METHOD=method).test_client()
+        for password in ("guess", "again"):
+            assert create(client, basic("nobody", password)).status_code == 401
+    assert checks == [
+        ("pbkdf2:sha256:1000", "guess"),
+        ("pbkdf2:sha256:1000", "again"),
+        ("pbkdf2:sha256:2000", "guess"),
+        ("pbkdf2:sha256:2000", "again"),
+    ]
