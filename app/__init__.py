@@ -10,7 +10,7 @@ from .models import MODELS, seed_counters
 
 
 def create_app(config=None):
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__)
     app.config.from_mapping(from_environment())
     if config:
         app.config.update(config)
@@ -30,7 +30,6 @@ def create_app(config=None):
         print(
             f"Created user 'admin' with password {generated_password} (shown only this once)",
             file=sys.stderr,
-            flush=True,
         )
 
     errors.init_app(app)
