@@ -1,5 +1,8 @@
 """flask --app wsgi user ...: managing users from the command line, and the
 admin a first start creates (§6)."""
+import re
+from datetime import datetime
+
 import pytest
 from conftest import CHANNEL, basic
 
@@ -64,6 +67,8 @@ def test_a_first_start_without_admin_password_prints_a_random_one_once(make_app,
     printed = capsys.readouterr().err
     assert printed.startswith("Created user 'admin' with password ")
     password = printed.split("password ")[1].split(" ")[0]
+    # 12 random bytes, URL-safe base64.
+    assert re.fullmatch(r"[A-Za-z0-9_-]{16}", password)
     assert create(app, "admin", password).status_code == 201
 
     make_app(ADMIN_PASSWORD=None)
@@ -148,12 +153,16 @@ def test_add_refuses_an_empty_password(app, runner):
 
 def test_each_change_of_a_user_counts(app, runner):
     runner.invoke(args=["user", "add", "erin", "--password", "erin-pw"])
+    long_ago = datetime(2001, 1, 1)
+    with app.app_context():
+        SysUser.update(sys_updated_on=long_ago).execute()
     for args in (["passwd", "erin", "--password", "new-pw"], ["deactivate", "erin"], ["activate", "erin"]):
         assert runner.invoke(args=["user", *args]).exit_code == 0
     with app.app_context():
         erin = SysUser.get(SysUser.user_name == "erin")
         admin = SysUser.get(SysUser.user_name == "admin")
     assert (erin.sys_mod_count, erin.active, admin.sys_mod_count) == (3, True, 0)
+    assert (erin.sys_updated_on > long_ago, admin.sys_updated_on) == (True, long_ago)
     assert create(app, "erin", "new-pw").status_code == 201
 
 

@@ -151,3 +151,41 @@ def test_the_close_route_requires_its_path_parameter(client):
         assert close["summary"] == "Close an interaction"
         assert close["responses"]["200"]["description"] == "Closed"
         assert "requestBody" not in close
+
+
+def test_the_document_describes_itself_and_the_service(client):
+    document = orjson.loads(client.get(PATH).data)
+    assert {key: value for key, value in document.items() if key not in ("paths", "components")} == {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Interaction Management API",
+            "version": "1",
+            "description": "A stand-in for ServiceNow's Interaction Management REST API.",
+        },
+    }
+    assert document["paths"][PATH] == {
+        "get": {
+            "summary": "This document",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "The OpenAPI document",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    }
+    for prefix in ("/api/now", "/api/now/v1"):
+        assert document["paths"][f"{prefix}/interaction"]["post"]["summary"] == "Create an interaction, or update one"
+
+
+def test_a_map_is_documented_as_an_object_or_json_text(client):
+    properties = orjson.loads(client.get(PATH).data)["components"]["schemas"]["CreateRequest"]["properties"]
+    for name in ("context", "channel_metadata"):
+        assert properties[name] == {
+            "nullable": True,
+            "type": "object",
+            "description": "A map: a JSON object (in XML, child elements), or a string holding a JSON object",
+        }
+    assert properties["context_table"] == {"type": "string", "pattern": "^[a-z0-9_]{1,80}$", "nullable": True}
+    assert properties["context_id"] == {"type": "string", "maxLength": 32, "nullable": True}

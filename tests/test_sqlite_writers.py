@@ -65,22 +65,25 @@ def wal_restarts(path):
         return int.from_bytes(wal.read(16)[12:16], "big")
 
 
-def test_the_checkpointer_copies_the_wal_back_after_a_hundred_commits(db, tmp_path):
+def checkpointers():
+    return sum(thread.name == "wal-checkpointer" for thread in threading.enumerate())
+
+
+def test_one_checkpointer_thread_copies_the_wal_back_every_hundred_commits(db, tmp_path):
     path = tmp_path / "writers.sqlite3"
+    threads = checkpointers()
     insert(db, 0)
-    before = wal_restarts(path)
-    for n in range(1, db.CHECKPOINT_EVERY):
+    first = wal_restarts(path)
+    restarts_after = []
+    for n in range(1, 3 * db.CHECKPOINT_EVERY):
         insert(db, n)
-    assert wal_restarts(path) == before
-    # The hundredth commit wakes the checkpointer; a writer after it has
-    # finished finds the WAL copied and starts it over.
-    for n in range(db.CHECKPOINT_EVERY, 3 * db.CHECKPOINT_EVERY):
-        insert(db, n)
-        time.sleep(0.005)
-        if wal_restarts(path) != before:
-            break
-    assert wal_restarts(path) == before + 1
-    assert count(db) == n + 1
+        restarts_after.append(wal_restarts(path) - first)
+        # Time for the checkpointer, woken by the hundredth and the two
+        # hundredth commit, to copy the WAL back before the next writer.
+        time.sleep(0.002)
+    assert restarts_after[: db.CHECKPOINT_EVERY - 1] == [0] * (db.CHECKPOINT_EVERY - 1)
+    assert restarts_after[-1] == 2
+    assert checkpointers() == threads + 1
 
 
 def test_a_checkpointer_that_cannot_start_is_logged_and_the_commit_stands(db, monkeypatch, caplog):
