@@ -54,7 +54,8 @@ def _find_user():
 
 
 def _digest(password):
-    return hmac.digest(_DIGEST_KEY, password.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    # werkzeug decodes credentials as strict UTF-8: no surrogate gets here.
+    return hmac.digest(_DIGEST_KEY, password.encode(), hashlib.sha256)
 
 
 def _spend_a_hash_check(password):

@@ -136,3 +136,9 @@ def test_an_unknown_user_costs_a_check_of_the_apps_own_hash(make_app, monkeypatc
         ("pbkdf2:sha256:2000", "guess"),
         ("pbkdf2:sha256:2000", "again"),
     ]
+
+
+def test_a_name_of_one_character_may_log_in(app, client):
+    with app.app_context():
+        users.add("a", "a-password")
+    assert create(client, basic("a", "a-password")).status_code == 201
