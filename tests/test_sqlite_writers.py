@@ -101,6 +101,26 @@ def test_a_checkpointer_that_cannot_start_is_logged_and_the_commit_stands(db, mo
     ]
 
 
+def test_a_checkpointer_that_cannot_open_its_files_is_logged_and_tried_again(db, tmp_path, caplog):
+    threads = checkpointers()
+    queue_lock = db._checkpointer._queue_lock_path
+    db._checkpointer._queue_lock_path = str(tmp_path / "missing" / "writers.lock")
+    for n in range(db.CHECKPOINT_EVERY):
+        insert(db, n)
+    [record] = caplog.records
+    assert (record.levelname, record.getMessage(), type(record.exc_info[1])) == (
+        "ERROR",
+        "Could not start the WAL checkpointer",
+        FileNotFoundError,
+    )
+    assert checkpointers() == threads
+    db._checkpointer._queue_lock_path = queue_lock
+    for n in range(db.CHECKPOINT_EVERY):
+        insert(db, n)
+    assert checkpointers() == threads + 1
+    assert count(db) == 2 * db.CHECKPOINT_EVERY
+
+
 def open_descriptors_of(path):
     opened = []
     for fd in os.listdir("/proc/self/fd"):
