@@ -48,6 +48,7 @@ def test_passwd_of_an_unknown_user_fails(runner):
 
 
 def test_deactivate_and_list(app, runner):
+    runner.invoke(args=["user", "add", "zoe", "--password", "zoe-pw"])
     runner.invoke(args=["user", "add", "carol", "--password", "carol-pw"])
     result = runner.invoke(args=["user", "deactivate", "carol"])
     assert (result.exit_code, result.output) == (0, "Deactivated carol\n")
@@ -55,10 +56,13 @@ def test_deactivate_and_list(app, runner):
 
     with app.app_context():
         carol = SysUser.get(SysUser.user_name == "carol")
+        zoe = SysUser.get(SysUser.user_name == "zoe")
     listing = runner.invoke(args=["user", "list"])
     assert listing.exit_code == 0
     assert listing.output == (
-        "admin\t6816f79cc0a8016401c5a33be04be441\tactive\n" f"carol\t{carol.sys_id}\tinactive\n"
+        "admin\t6816f79cc0a8016401c5a33be04be441\tactive\n"
+        f"carol\t{carol.sys_id}\tinactive\n"
+        f"zoe\t{zoe.sys_id}\tactive\n"
     )
 
 

@@ -169,3 +169,11 @@ def test_health(client):
     response = client.get("/health")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "database": "reachable"}
+
+
+def test_a_fault_before_the_transaction_began_is_still_answered(app):
+    """Should anything fail before the request has its transaction id."""
+    with app.test_request_context("/api/now/interaction", method="POST"):
+        response = app.handle_user_exception(RuntimeError("early"))
+    assert response.status_code == 500
+    assert response.json == {"error": {"message": "Internal server error", "detail": "transaction -"}, "status": "failure"}
