@@ -189,3 +189,9 @@ def test_a_map_is_documented_as_an_object_or_json_text(client):
         }
     assert properties["context_table"] == {"type": "string", "pattern": "^[a-z0-9_]{1,80}$", "nullable": True}
     assert properties["context_id"] == {"type": "string", "maxLength": 32, "nullable": True}
+
+
+def test_a_result_documents_its_references_as_sys_ids(client):
+    properties = orjson.loads(client.get(PATH).data)["components"]["schemas"]["Result"]["properties"]
+    for name in ("contextDocument", "channelMetadataDocument", "assigned_to", "closed_by", "opened_for"):
+        assert properties[name] == {"type": "string", "maxLength": 32}
