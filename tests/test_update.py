@@ -1,8 +1,11 @@
 """POST /api/now/interaction with a sys_id: update (§4.4)."""
+from datetime import datetime
+
 import orjson
 import pytest
-from conftest import NO_RECORD, CHANNEL, QUEUE, RESULT_KEYS
+from conftest import NO_RECORD, CHANNEL, QUEUE, RESULT_KEYS, basic
 
+from app import users
 from app.models import Interaction, InteractionJsonBlob, LiveGroupProfile
 
 
@@ -253,3 +256,32 @@ def test_present_after_an_update_is_the_interactions_own_document(api):
     assert updated == {**pointing, "queue": QUEUE, "state": "queued"}
     closed = api.close(pointing["sys_id"]).json["result"]
     assert {key: closed[key] for key in absent} == absent
+
+
+def test_the_same_pair_again_changes_nothing(app, api):
+    created = api.created(context_table="incident", context_id="d" * 32)
+    result = api.create({"sys_id": created["sys_id"], "context_table": "incident", "context_id": "d" * 32}).json[
+        "result"
+    ]
+    assert result == created
+    with app.app_context():
+        assert Interaction.get_by_id(created["sys_id"]).sys_mod_count == 0
+
+
+def test_a_document_rewritten_by_another_user_records_who_and_when(app, api, client):
+    created = api.created(context={"k": 1})
+    long_ago = datetime(2001, 1, 1)
+    with app.app_context():
+        users.add("agent", "agent-password")
+        InteractionJsonBlob.update(sys_updated_on=long_ago).execute()
+    response = client.post(
+        "/api/now/interaction",
+        json={"sys_id": created["sys_id"], "context": {"k": 2}},
+        headers=basic("agent", "agent-password"),
+    )
+    assert response.status_code == 201
+    with app.app_context():
+        blob = InteractionJsonBlob.get_by_id(created["contextDocument"])
+        stored = Interaction.get_by_id(created["sys_id"])
+    assert (blob.sys_created_by, blob.sys_updated_by, stored.sys_updated_by) == ("admin", "agent", "agent")
+    assert blob.sys_updated_on > long_ago
