@@ -139,6 +139,15 @@ def test_outside_the_api_an_unknown_path_is_a_404(client):
     }
 
 
+def test_a_printable_path_is_quoted_as_it_is(client):
+    response = client.get("/nothing/héré")
+    assert response.status_code == 404
+    assert response.json == {
+        "error": {"message": "Not Found", "detail": "/nothing/héré is not a resource of this service"},
+        "status": "failure",
+    }
+
+
 @pytest.mark.parametrize(
     "method, path, authenticated, status",
     [

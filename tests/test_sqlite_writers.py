@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from app.db import QueuedWritersSqliteDatabase, open_database
+from app.db import QueuedWritersSqliteDatabase, WalCheckpointer, open_database
 
 
 @pytest.fixture
@@ -119,6 +119,26 @@ def test_a_checkpointer_that_cannot_open_its_files_is_logged_and_tried_again(db,
         insert(db, n)
     assert checkpointers() == threads + 1
     assert count(db) == 2 * db.CHECKPOINT_EVERY
+
+
+def test_a_failed_checkpoint_is_logged_and_the_next_one_still_runs(tmp_path, caplog):
+    not_a_database = tmp_path / "garbage.sqlite3"
+    not_a_database.write_bytes(b"not a database" * 512)
+    checkpointer = WalCheckpointer(str(not_a_database), str(tmp_path / "garbage.lock"))
+
+    def warnings_within(seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            logged = [(record.levelname, record.getMessage()) for record in caplog.records]
+            if logged:
+                return logged
+            time.sleep(0.01)
+        return []
+
+    for _ in range(2):
+        caplog.clear()
+        checkpointer.wake()
+        assert warnings_within(5) == [("WARNING", "WAL checkpoint failed, retried on the next: file is not a database")]
 
 
 def open_descriptors_of(path):
