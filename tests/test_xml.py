@@ -180,3 +180,9 @@ def test_hostile_or_broken_xml_is_a_400(api, app, body, detail):
     assert response.json["error"]["message"] == "Exception while reading request"
     assert response.json["error"]["detail"].startswith(detail)
     assert "root:" not in response.get_data(as_text=True)
+
+
+def test_an_xml_answer_is_utf_8_not_character_references(api):
+    response = post_xml(api, "<request><channel>café ☕</channel></request>")
+    assert response.status_code == 201
+    assert "<channel>café ☕</channel>".encode() in response.data
