@@ -142,3 +142,14 @@ def test_a_name_of_one_character_may_log_in(app, client):
     with app.app_context():
         users.add("a", "a-password")
     assert create(client, basic("a", "a-password")).status_code == 201
+
+
+def test_an_unknown_user_costs_one_check_and_no_new_hash(app, client, monkeypatch):
+    """A hash made on every attempt would make an unknown user twice as slow
+    as a wrong password."""
+    assert create(client, basic("nobody", "first")).status_code == 401
+    made = []
+    monkeypatch.setattr(auth, "hash_password", lambda password: made.append(password))
+    for password in ("second", "third"):
+        assert create(client, basic("nobody", password)).status_code == 401
+    assert made == []

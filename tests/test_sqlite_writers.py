@@ -66,7 +66,10 @@ def wal_restarts(path):
 
 
 def checkpointers():
-    return sum(thread.name == "wal-checkpointer" for thread in threading.enumerate())
+    threads = [thread for thread in threading.enumerate() if thread.name == "wal-checkpointer"]
+    # A thread that is not a daemon would keep its process from exiting.
+    assert all(thread.daemon for thread in threads)
+    return len(threads)
 
 
 def test_one_checkpointer_thread_copies_the_wal_back_every_hundred_commits(db, tmp_path):
