@@ -782,3 +782,21 @@ def test_one_log_line_per_request_without_password_or_body(client, caplog, monke
     assert response.status_code == 500
     [line] = [record.getMessage() for record in caplog.records if record.name == "app.access"]
     assert ACCESS_LINE.fullmatch(line)["status"] == "500"
+
+
+def test_the_log_line_times_the_request_in_milliseconds(client, caplog, monkeypatch):
+    import time
+
+    from app.interactions import service
+
+    create = service.create
+
+    def slow_create(fields, user):
+        time.sleep(0.05)
+        return create(fields, user)
+
+    caplog.set_level("INFO", logger="app.access")
+    monkeypatch.setattr(service, "create", slow_create)
+    assert client.post(CREATE, json={"channel": "c"}, headers=ADMIN).status_code == 201
+    [line] = [record.getMessage() for record in caplog.records if record.name == "app.access"]
+    assert 50 <= float(ACCESS_LINE.fullmatch(line)["ms"]) < 5000, line
