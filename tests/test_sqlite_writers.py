@@ -72,7 +72,7 @@ def checkpointers():
     return len(threads)
 
 
-def test_one_checkpointer_thread_copies_the_wal_back_every_hundred_commits(db, tmp_path):
+def test_one_checkpointer_thread_copies_the_wal_back_every_hundred_commits(db, tmp_path, caplog):
     path = tmp_path / "writers.sqlite3"
     threads = checkpointers()
     insert(db, 0)
@@ -87,6 +87,7 @@ def test_one_checkpointer_thread_copies_the_wal_back_every_hundred_commits(db, t
     assert restarts_after[: db.CHECKPOINT_EVERY - 1] == [0] * (db.CHECKPOINT_EVERY - 1)
     assert restarts_after[-1] == 2
     assert checkpointers() == threads + 1
+    assert caplog.records == []
 
 
 def test_a_checkpointer_that_cannot_start_is_logged_and_the_commit_stands(db, monkeypatch, caplog):
