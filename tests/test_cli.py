@@ -102,7 +102,7 @@ def test_a_restart_keeps_the_data(make_app):
     assert following["number"] == "IMS0000002"
 
 
-def test_a_start_waits_for_the_database(make_app, tmp_path):
+def test_a_start_waits_for_the_database(make_app, tmp_path, caplog):
     import threading
 
     folder = tmp_path / "not-yet"
@@ -111,6 +111,11 @@ def test_a_start_waits_for_the_database(make_app, tmp_path):
     threading.Timer(1.5, folder.mkdir).start()
     app = make_app(DATABASE_URL=f"sqlite:///{folder / 'interaction.sqlite3'}", DATABASE_STARTUP_TIMEOUT=30)
     assert create(app, "admin", "admin-secret").status_code == 201
+    waits = [(record.levelname, record.getMessage()) for record in caplog.records if record.name == "app.db"]
+    assert waits
+    for level, message in waits:
+        assert level == "WARNING"
+        assert re.fullmatch(r"The database is not available yet, retrying: unable to open .+", message)
 
 
 def test_a_start_gives_up_when_the_database_stays_away(make_app, tmp_path):
