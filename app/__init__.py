@@ -11,7 +11,7 @@ from .records import counts
 
 
 def create_app(config=None):
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__)
     app.config.from_mapping(from_environment())
     if config:
         app.config.update(config)
@@ -32,7 +32,6 @@ def create_app(config=None):
         print(
             f"Created user 'admin' with password {generated_password} (shown only this once)",
             file=sys.stderr,
-            flush=True,
         )
 
     errors.init_app(app)

@@ -11,7 +11,7 @@ import hmac
 import os
 from typing import NamedTuple
 
-from flask import request
+from flask import current_app, request
 from flask_httpauth import HTTPBasicAuth
 from werkzeug.security import check_password_hash
 
@@ -44,7 +44,6 @@ class User(NamedTuple):
 _DIGEST_KEY = os.urandom(32)
 # user_name -> (stored password hash, digest of the password verified against it)
 _verified = {}
-_unknown_user_hash = None
 
 
 @compiled
@@ -55,15 +54,17 @@ def _find_user():
 
 
 def _digest(password):
-    return hmac.digest(_DIGEST_KEY, password.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    # werkzeug decodes credentials as strict UTF-8: no surrogate gets here.
+    return hmac.digest(_DIGEST_KEY, password.encode(), hashlib.sha256)
 
 
 def _spend_a_hash_check(password):
     """Unknown users cost as much as a wrong password, so timing tells nothing."""
-    global _unknown_user_hash
-    if _unknown_user_hash is None:
-        _unknown_user_hash = hash_password(os.urandom(16).hex())
-    check_password_hash(_unknown_user_hash, password)
+    # Made with the app's own hash method: one of another cost would tell.
+    decoy = current_app.extensions.get("unknown_user_hash")
+    if decoy is None:
+        decoy = current_app.extensions["unknown_user_hash"] = hash_password(os.urandom(16).hex())
+    check_password_hash(decoy, password)
 
 
 def _could_be_user_name(user_name):

@@ -57,15 +57,21 @@ class WalCheckpointer:
     def wake(self):
         # Started on first use in each process: a thread does not survive fork.
         if self._pid != os.getpid():
+            # Opened here rather than in the thread, so that a failure reaches
+            # the caller (who logs it) and the next wake tries again.
+            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            try:
+                # A file description of its own: flock then excludes this
+                # process's writers as well as other processes'.
+                queue = os.open(self._queue_lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError:
+                connection.close()
+                raise
+            threading.Thread(target=self._run, args=(connection, queue), name="wal-checkpointer", daemon=True).start()
             self._pid = os.getpid()
-            threading.Thread(target=self._run, name="wal-checkpointer", daemon=True).start()
         self._due.set()
 
-    def _run(self):
-        connection = sqlite3.connect(self._path, isolation_level=None)
-        # A file description of its own: flock then excludes this process's
-        # writers as well as other processes'.
-        queue = os.open(self._queue_lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    def _run(self, connection, queue):
         while True:
             self._due.wait()
             self._due.clear()

@@ -120,7 +120,7 @@ def build():
             f"{prefix}/interaction/{{interaction_id}}/close",
             operations={"post": _operation("Close an interaction", "200", "Closed", parameters=[interaction_id])},
         )
-    table_openapi.add_to(spec)
+    table_openapi.add_to(spec, _TRANSACTION_HEADER)
     spec.path(
         PATH,
         operations={

@@ -115,3 +115,41 @@ def test_a_password_with_colons_and_unicode(app, client):
     with app.app_context():
         users.add("ümlaut", "pa:ss:wörd")
     assert create(client, basic("ümlaut", "pa:ss:wörd")).status_code == 201
+
+
+def test_an_unknown_user_costs_a_check_of_the_apps_own_hash(make_app, monkeypatch):
+    checks = []
+    check_password_hash = auth.check_password_hash
+
+    def check(password_hash, password):
+        checks.append((password_hash.partition("$")[0], password))
+        return check_password_hash(password_hash, password)
+
+    monkeypatch.setattr(auth, "check_password_hash", check)
+    for method in ("pbkdf2:sha256:1000", "pbkdf2:sha256:2000"):
+        client = make_app(PASSWORD_HASH_METHOD=method).test_client()
+        for password in ("guess", "again"):
+            assert create(client, basic("nobody", password)).status_code == 401
+    assert checks == [
+        ("pbkdf2:sha256:1000", "guess"),
+        ("pbkdf2:sha256:1000", "again"),
+        ("pbkdf2:sha256:2000", "guess"),
+        ("pbkdf2:sha256:2000", "again"),
+    ]
+
+
+def test_a_name_of_one_character_may_log_in(app, client):
+    with app.app_context():
+        users.add("a", "a-password")
+    assert create(client, basic("a", "a-password")).status_code == 201
+
+
+def test_an_unknown_user_costs_one_check_and_no_new_hash(app, client, monkeypatch):
+    """A hash made on every attempt would make an unknown user twice as slow
+    as a wrong password."""
+    assert create(client, basic("nobody", "first")).status_code == 401
+    made = []
+    monkeypatch.setattr(auth, "hash_password", lambda password: made.append(password))
+    for password in ("second", "third"):
+        assert create(client, basic("nobody", password)).status_code == 401
+    assert made == []

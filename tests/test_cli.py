@@ -1,5 +1,8 @@
 """flask --app wsgi user ...: managing users from the command line, and the
 admin a first start creates (§6)."""
+import re
+from datetime import datetime
+
 import pytest
 from conftest import CHANNEL, basic
 
@@ -45,6 +48,7 @@ def test_passwd_of_an_unknown_user_fails(runner):
 
 
 def test_deactivate_and_list(app, runner):
+    runner.invoke(args=["user", "add", "zoe", "--password", "zoe-pw"])
     runner.invoke(args=["user", "add", "carol", "--password", "carol-pw"])
     result = runner.invoke(args=["user", "deactivate", "carol"])
     assert (result.exit_code, result.output) == (0, "Deactivated carol\n")
@@ -52,10 +56,13 @@ def test_deactivate_and_list(app, runner):
 
     with app.app_context():
         carol = SysUser.get(SysUser.user_name == "carol")
+        zoe = SysUser.get(SysUser.user_name == "zoe")
     listing = runner.invoke(args=["user", "list"])
     assert listing.exit_code == 0
     assert listing.output == (
-        "admin\t6816f79cc0a8016401c5a33be04be441\tactive\n" f"carol\t{carol.sys_id}\tinactive\n"
+        "admin\t6816f79cc0a8016401c5a33be04be441\tactive\n"
+        f"carol\t{carol.sys_id}\tinactive\n"
+        f"zoe\t{zoe.sys_id}\tactive\n"
     )
 
 
@@ -64,6 +71,8 @@ def test_a_first_start_without_admin_password_prints_a_random_one_once(make_app,
     printed = capsys.readouterr().err
     assert printed.startswith("Created user 'admin' with password ")
     password = printed.split("password ")[1].split(" ")[0]
+    # 12 random bytes, URL-safe base64.
+    assert re.fullmatch(r"[A-Za-z0-9_-]{16}", password)
     assert create(app, "admin", password).status_code == 201
 
     make_app(ADMIN_PASSWORD=None)
@@ -93,7 +102,7 @@ def test_a_restart_keeps_the_data(make_app):
     assert following["number"] == "IMS0000002"
 
 
-def test_a_start_waits_for_the_database(make_app, tmp_path):
+def test_a_start_waits_for_the_database(make_app, tmp_path, caplog):
     import threading
 
     folder = tmp_path / "not-yet"
@@ -102,6 +111,11 @@ def test_a_start_waits_for_the_database(make_app, tmp_path):
     threading.Timer(1.5, folder.mkdir).start()
     app = make_app(DATABASE_URL=f"sqlite:///{folder / 'interaction.sqlite3'}", DATABASE_STARTUP_TIMEOUT=30)
     assert create(app, "admin", "admin-secret").status_code == 201
+    waits = [(record.levelname, record.getMessage()) for record in caplog.records if record.name == "app.db"]
+    assert waits
+    for level, message in waits:
+        assert level == "WARNING"
+        assert re.fullmatch(r"The database is not available yet, retrying: unable to open .+", message)
 
 
 def test_a_start_gives_up_when_the_database_stays_away(make_app, tmp_path):
@@ -114,5 +128,59 @@ def test_a_start_gives_up_when_the_database_stays_away(make_app, tmp_path):
 def test_only_sqlite_files_and_postgresql_are_served(make_app):
     with pytest.raises(ValueError, match=r"must be sqlite:///PATH or postgresql://\.\.\., not mysql://"):
         make_app(DATABASE_URL="mysql://root@127.0.0.1/test")
-    with pytest.raises(ValueError, match="SQLite in memory cannot be shared by a pool"):
+    with pytest.raises(ValueError, match="^SQLite in memory cannot be shared by a pool: give DATABASE_URL a file$"):
         make_app(DATABASE_URL="sqlite:///:memory:")
+
+
+BAD_NAME = "Error: A user name is 1 to 40 printable characters, without ':'\n"
+
+
+@pytest.mark.parametrize("user_name", ["", "n" * 41, "tab\there"], ids=["empty", "41 characters", "control"])
+def test_add_refuses_a_name_of_no_or_too_many_or_unprintable_characters(app, runner, user_name):
+    result = runner.invoke(args=["user", "add", user_name, "--password", "x"])
+    assert (result.exit_code, result.output) == (1, BAD_NAME)
+    with app.app_context():
+        assert [user.user_name for user in SysUser.select()] == ["admin"]
+
+
+def test_a_name_of_40_characters_is_a_user_with_a_new_sys_id(app, runner):
+    name = "n" * 40
+    result = runner.invoke(args=["user", "add", name, "--password", "long-pw"])
+    assert (result.exit_code, result.output) == (0, f"Added {name}\n")
+    assert create(app, name, "long-pw").status_code == 201
+    with app.app_context():
+        user = SysUser.get(SysUser.user_name == name)
+    assert len(user.sys_id) == 32 and int(user.sys_id, 16) >= 0
+    assert (user.active, user.sys_mod_count) == (True, 0)
+    assert user.sys_created_on == user.sys_updated_on
+
+
+def test_add_refuses_an_empty_password(app, runner):
+    result = runner.invoke(args=["user", "add", "dave", "--password", ""])
+    assert (result.exit_code, result.output) == (1, "Error: The password must not be empty\n")
+
+
+def test_each_change_of_a_user_counts(app, runner):
+    runner.invoke(args=["user", "add", "erin", "--password", "erin-pw"])
+    long_ago = datetime(2001, 1, 1)
+    with app.app_context():
+        SysUser.update(sys_updated_on=long_ago).execute()
+    for args in (["passwd", "erin", "--password", "new-pw"], ["deactivate", "erin"], ["activate", "erin"]):
+        assert runner.invoke(args=["user", *args]).exit_code == 0
+    with app.app_context():
+        erin = SysUser.get(SysUser.user_name == "erin")
+        admin = SysUser.get(SysUser.user_name == "admin")
+    assert (erin.sys_mod_count, erin.active, admin.sys_mod_count) == (3, True, 0)
+    assert (erin.sys_updated_on > long_ago, admin.sys_updated_on) == (True, long_ago)
+    assert create(app, "erin", "new-pw").status_code == 201
+
+
+@pytest.mark.parametrize("command", ["deactivate", "activate"])
+def test_deactivate_or_activate_an_unknown_user_fails(runner, command):
+    result = runner.invoke(args=["user", command, "ghost"])
+    assert (result.exit_code, result.output) == (1, "Error: No user 'ghost'\n")
+
+
+def test_a_first_start_with_admin_password_prints_nothing(make_app, capsys):
+    make_app()
+    assert capsys.readouterr().err == ""

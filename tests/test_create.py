@@ -1,5 +1,7 @@
 """POST /api/now/interaction: create (§4.1-4.3)."""
 import re
+import time
+from datetime import datetime, timezone
 
 import orjson
 import pytest
@@ -209,6 +211,14 @@ def test_every_form_of_the_route_creates(api, path):
             {"channel": CHANNEL, "context_table": "incident", "context_id": "x" * 33},
             "context_id: Longer than maximum length 32.",
         ),
+        (
+            {"channel": CHANNEL, "channel_metadata_table": "t" * 81, "channel_metadata_id": "abc"},
+            "channel_metadata_table: Must be a table name: 1 to 80 of a-z, 0-9 and _.",
+        ),
+        (
+            {"channel": CHANNEL, "channel_metadata_table": "incident", "channel_metadata_id": "x" * 33},
+            "channel_metadata_id: Longer than maximum length 32.",
+        ),
         ({"queue": 1}, "channel: Missing data for required field.; queue: Not a valid string."),
     ],
 )
@@ -251,3 +261,38 @@ def test_a_failed_write_leaves_nothing_half_done(app, api, monkeypatch):
     monkeypatch.undo()
     # The number taken by the failed create was rolled back with it.
     assert api.created()["number"] == "IMS0000001"
+
+
+@pytest.fixture
+def far_from_utc(monkeypatch):
+    """A local time zone hours away from UTC, so local time cannot pass for it."""
+    monkeypatch.setenv("TZ", "America/Anchorage")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_times_are_stored_in_utc_to_the_second(app, api, far_from_utc):
+    earliest = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    created = api.created(context={"k": 1})
+    api.close(created["sys_id"])
+    latest = datetime.now(timezone.utc).replace(tzinfo=None)
+    with app.app_context():
+        stored = Interaction.get_by_id(created["sys_id"])
+        blob = InteractionJsonBlob.get_by_id(created["contextDocument"])
+    times = [
+        stored.sys_created_on,
+        stored.sys_updated_on,
+        stored.opened_at,
+        stored.closed_at,
+        blob.sys_created_on,
+        blob.sys_updated_on,
+    ]
+    assert all(earliest <= at <= latest and at.microsecond == 0 for at in times), times
+
+
+def test_a_pair_may_name_a_table_of_80_characters_and_nulls_are_no_pair(api):
+    result = api.created(context_table="t" * 80, context_id="x" * 32, channel_metadata_table=None, channel_metadata_id=None)
+    assert (result["contextTable"], result["contextDocument"]) == ("t" * 80, "x" * 32)
+    assert result["channelMetadataTable"] == "live_group_profile"

@@ -4,6 +4,7 @@ import re
 
 import pytest
 from conftest import CHANNEL
+from werkzeug.exceptions import NotImplemented, RequestedRangeNotSatisfiable
 
 NO_RESOURCE = {
     "error": {"message": "Requested URI does not represent any resource", "detail": None},
@@ -102,11 +103,47 @@ def test_a_body_that_cannot_be_read_is_a_400(api, body, detail):
     assert response.json["error"]["detail"].startswith(detail)
 
 
+@pytest.mark.parametrize(
+    "exception, status, message, detail",
+    [
+        (NotImplemented, 501, "Not Implemented", "The server does not support the action requested by the browser."),
+        (RequestedRangeNotSatisfiable, 416, "Requested Range Not Satisfiable", "The server cannot provide the requested range."),
+    ],
+)
+def test_any_other_http_error_keeps_its_status_in_the_envelope(app, exception, status, message, detail):
+    """werkzeug raises these itself (a Range request, a method it cannot
+    serve); no route of the API does yet, so a route of the test's raises one."""
+
+    def fail():
+        raise exception()
+
+    app.add_url_rule("/fails", view_func=fail)
+    client = app.test_client()
+    response = client.get("/fails")
+    assert response.status_code == status
+    assert response.json == {"error": {"message": message, "detail": detail}, "status": "failure"}
+    in_xml = client.get("/fails", headers={"Accept": "application/xml"})
+    assert (in_xml.status_code, in_xml.data) == (
+        status,
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<response><error><message>' + message.encode()
+        + b"</message><detail>" + detail.encode() + b"</detail></error><status>failure</status></response>",
+    )
+
+
 def test_outside_the_api_an_unknown_path_is_a_404(client):
     response = client.get("/nothing/here")
     assert response.status_code == 404
     assert response.json == {
         "error": {"message": "Not Found", "detail": "/nothing/here is not a resource of this service"},
+        "status": "failure",
+    }
+
+
+def test_a_printable_path_is_quoted_as_it_is(client):
+    response = client.get("/nothing/héré")
+    assert response.status_code == 404
+    assert response.json == {
+        "error": {"message": "Not Found", "detail": "/nothing/héré is not a resource of this service"},
         "status": "failure",
     }
 
@@ -141,3 +178,11 @@ def test_health(client):
     response = client.get("/health")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "database": "reachable"}
+
+
+def test_a_fault_before_the_transaction_began_is_still_answered(app):
+    """Should anything fail before the request has its transaction id."""
+    with app.test_request_context("/api/now/interaction", method="POST"):
+        response = app.handle_user_exception(RuntimeError("early"))
+    assert response.status_code == 500
+    assert response.json == {"error": {"message": "Internal server error", "detail": "transaction -"}, "status": "failure"}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import orjson
 import pytest
 from lxml import etree
+from peewee import InterfaceError, OperationalError
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
@@ -655,7 +656,7 @@ def test_a_fault_is_a_500_with_the_transaction_id_and_the_trace_only_in_the_log(
     }
     assert b"secret internals" not in response.data and b"Traceback" not in response.data
     [fault] = [record for record in caplog.records if record.name == "app.errors"]
-    assert transaction_id in fault.getMessage()
+    assert (fault.levelname, fault.getMessage()) == ("ERROR", f"transaction {transaction_id}: unexpected error")
     assert fault.exc_info[0] is RuntimeError
     assert "secret internals" in caplog.text and "Traceback" in caplog.text
     monkeypatch.undo()
@@ -708,7 +709,7 @@ class DatabaseOutage:
         admin.close()
 
 
-def test_a_database_that_is_down_gives_503_and_the_service_recovers(client, database_url):
+def test_a_database_that_is_down_gives_503_and_the_service_recovers(client, database_url, caplog):
     created = client.post(CREATE, json={"channel": "c"}, headers=ADMIN)
     assert created.status_code == 201
     sys_id = created.json["result"]["sys_id"]
@@ -727,6 +728,11 @@ def test_a_database_that_is_down_gives_503_and_the_service_recovers(client, data
                 },
                 "status": "failure",
             }
+            [logged] = [record for record in caplog.records if record.name == "app.errors"]
+            caplog.clear()
+            assert logged.levelname == "ERROR"
+            assert logged.getMessage() == f"transaction {transaction_id}: database unavailable: {logged.exc_info[1]}"
+            assert isinstance(logged.exc_info[1], (OperationalError, InterfaceError))
     assert client.get("/health").status_code == 200
     assert client.post(CLOSE.format(sys_id), headers=ADMIN).json["result"]["state"] == "closed_complete"
     assert client.post(CREATE, json={"channel": "c"}, headers=ADMIN).status_code == 201
@@ -776,3 +782,21 @@ def test_one_log_line_per_request_without_password_or_body(client, caplog, monke
     assert response.status_code == 500
     [line] = [record.getMessage() for record in caplog.records if record.name == "app.access"]
     assert ACCESS_LINE.fullmatch(line)["status"] == "500"
+
+
+def test_the_log_line_times_the_request_in_milliseconds(client, caplog, monkeypatch):
+    import time
+
+    from app.interactions import service
+
+    create = service.create
+
+    def slow_create(fields, user):
+        time.sleep(0.05)
+        return create(fields, user)
+
+    caplog.set_level("INFO", logger="app.access")
+    monkeypatch.setattr(service, "create", slow_create)
+    assert client.post(CREATE, json={"channel": "c"}, headers=ADMIN).status_code == 201
+    [line] = [record.getMessage() for record in caplog.records if record.name == "app.access"]
+    assert 50 <= float(ACCESS_LINE.fullmatch(line)["ms"]) < 5000, line

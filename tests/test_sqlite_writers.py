@@ -1,11 +1,13 @@
 """Writers on SQLite queue on a file lock: the queue must always be left,
 whether a transaction commits or fails, and threads of one process must
 take turns like processes do."""
+import os
 import threading
+import time
 
 import pytest
 
-from app.db import QueuedWritersSqliteDatabase, open_database
+from app.db import QueuedWritersSqliteDatabase, WalCheckpointer, open_database
 
 
 @pytest.fixture
@@ -48,3 +50,122 @@ def test_threads_take_turns(db):
         thread.join(timeout=30)
     assert not any(thread.is_alive() for thread in threads)
     assert count(db) == 200
+
+
+def insert(db, n):
+    with db.connection_context(), db.atomic():
+        db.execute_sql("INSERT INTO t VALUES (?)", (n,))
+
+
+def wal_restarts(path):
+    """The checkpoint sequence number in the WAL's header: a writer starts the
+    WAL over, and counts one more, only once a checkpoint has copied all of it
+    back into the database (https://www.sqlite.org/fileformat.html#walformat)."""
+    with open(f"{path}-wal", "rb") as wal:
+        return int.from_bytes(wal.read(16)[12:16], "big")
+
+
+def checkpointers():
+    threads = [thread for thread in threading.enumerate() if thread.name == "wal-checkpointer"]
+    # A thread that is not a daemon would keep its process from exiting.
+    assert all(thread.daemon for thread in threads)
+    return len(threads)
+
+
+def test_one_checkpointer_thread_copies_the_wal_back_every_hundred_commits(db, tmp_path, caplog):
+    path = tmp_path / "writers.sqlite3"
+    threads = checkpointers()
+    insert(db, 0)
+    first = wal_restarts(path)
+    restarts_after = []
+    for n in range(1, 3 * db.CHECKPOINT_EVERY):
+        insert(db, n)
+        restarts_after.append(wal_restarts(path) - first)
+        # Time for the checkpointer, woken by the hundredth and the two
+        # hundredth commit, to copy the WAL back before the next writer.
+        time.sleep(0.002)
+    assert restarts_after[: db.CHECKPOINT_EVERY - 1] == [0] * (db.CHECKPOINT_EVERY - 1)
+    # On a loaded machine the second checkpoint may finish late: writers go on
+    # until it has, for a while.
+    deadline = time.monotonic() + 10
+    while wal_restarts(path) - first < 2 and time.monotonic() < deadline:
+        insert(db, n)
+        time.sleep(0.01)
+    assert wal_restarts(path) - first >= 2
+    assert checkpointers() == threads + 1
+    assert caplog.records == []
+
+
+def test_a_checkpointer_that_cannot_start_is_logged_and_the_commit_stands(db, monkeypatch, caplog):
+    error = RuntimeError("can't start new thread")
+
+    def refuse():
+        raise error
+
+    monkeypatch.setattr(db._checkpointer, "wake", refuse)
+    for n in range(db.CHECKPOINT_EVERY):
+        insert(db, n)
+    assert count(db) == db.CHECKPOINT_EVERY
+    assert [(record.levelname, record.getMessage(), record.exc_info[1]) for record in caplog.records] == [
+        ("ERROR", "Could not start the WAL checkpointer", error)
+    ]
+
+
+def test_a_checkpointer_that_cannot_open_its_files_is_logged_and_tried_again(db, tmp_path, caplog):
+    threads = checkpointers()
+    queue_lock = db._checkpointer._queue_lock_path
+    db._checkpointer._queue_lock_path = str(tmp_path / "missing" / "writers.lock")
+    for n in range(db.CHECKPOINT_EVERY):
+        insert(db, n)
+    [record] = caplog.records
+    assert (record.levelname, record.getMessage(), type(record.exc_info[1])) == (
+        "ERROR",
+        "Could not start the WAL checkpointer",
+        FileNotFoundError,
+    )
+    assert checkpointers() == threads
+    db._checkpointer._queue_lock_path = queue_lock
+    for n in range(db.CHECKPOINT_EVERY):
+        insert(db, n)
+    assert checkpointers() == threads + 1
+    assert count(db) == 2 * db.CHECKPOINT_EVERY
+
+
+def test_a_failed_checkpoint_is_logged_and_the_next_one_still_runs(tmp_path, caplog):
+    not_a_database = tmp_path / "garbage.sqlite3"
+    not_a_database.write_bytes(b"not a database" * 512)
+    checkpointer = WalCheckpointer(str(not_a_database), str(tmp_path / "garbage.lock"))
+
+    def warnings_within(seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            logged = [(record.levelname, record.getMessage()) for record in caplog.records]
+            if logged:
+                return logged
+            time.sleep(0.01)
+        return []
+
+    for _ in range(2):
+        caplog.clear()
+        checkpointer.wake()
+        assert warnings_within(5) == [("WARNING", "WAL checkpoint failed, retried on the next: file is not a database")]
+
+
+def open_descriptors_of(path):
+    opened = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            opened.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            # The descriptor listdir itself used, closed since.
+            continue
+    return opened.count(str(path))
+
+
+def test_a_process_opens_the_queue_lock_once_and_it_is_private(db, tmp_path):
+    for n in range(10):
+        insert(db, n)
+    lock = tmp_path / "writers.sqlite3-writers.lock"
+    assert open_descriptors_of(lock) == 1
+    # Like the database itself: only its owner may take the writers' queue.
+    assert lock.stat().st_mode & 0o777 == 0o600

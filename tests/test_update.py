@@ -1,9 +1,12 @@
 """POST /api/now/interaction with a sys_id: update (§4.4)."""
+from datetime import datetime
+
 import orjson
 import pytest
-from conftest import NO_RECORD, CHANNEL, QUEUE, RESULT_KEYS
+from conftest import NO_RECORD, CHANNEL, QUEUE, RESULT_KEYS, basic
 
-from app.models import Interaction, InteractionJsonBlob
+from app import users
+from app.models import Interaction, InteractionJsonBlob, LiveGroupProfile
 
 
 def test_a_known_sys_id_updates_the_interaction(app, api):
@@ -167,3 +170,118 @@ def test_an_update_waits_for_a_close_in_flight_on_postgresql(app, api, database_
     assert response.json["error"]["message"].endswith("is closed and cannot be updated")
     with app.app_context():
         assert Interaction.get_by_id(sys_id).state == "closed_complete"
+
+
+def test_a_new_context_leaves_other_interactions_documents_alone(app, api):
+    mine = api.created(context={"k": "mine"})
+    other = api.created(context={"k": "other"})
+    api.create({"sys_id": mine["sys_id"], "context": {"k": "new"}})
+    with app.app_context():
+        blob = InteractionJsonBlob.get_by_id(other["contextDocument"])
+        assert (orjson.loads(blob.value), blob.sys_mod_count, blob.sys_updated_by) == ({"k": "other"}, 0, "admin")
+        assert orjson.loads(InteractionJsonBlob.get_by_id(mine["contextDocument"]).value) == {"k": "new"}
+
+
+def test_a_pair_repoints_the_context_to_a_document_that_exists(app, api):
+    created = api.created(context={"k": 1})
+    other = api.created(context={"k": 2})
+    response = api.create(
+        {"sys_id": created["sys_id"], "context_table": "interaction_json_blob", "context_id": other["contextDocument"]}
+    )
+    assert response.status_code == 201
+    assert response.json["result"] == {
+        **created,
+        "contextTable": "interaction_json_blob",
+        "contextDocument": other["contextDocument"],
+    }
+    with app.app_context():
+        stored = Interaction.get_by_id(created["sys_id"])
+        assert (stored.context_table, stored.context_document, stored.sys_mod_count) == (
+            "interaction_json_blob",
+            other["contextDocument"],
+            1,
+        )
+        # Re-pointing writes no document: the old one stays as it was.
+        assert orjson.loads(InteractionJsonBlob.get_by_id(created["contextDocument"]).value) == {"k": 1}
+
+
+def test_a_pair_repoints_the_context_elsewhere(api):
+    created = api.created()
+    result = api.create({"sys_id": created["sys_id"], "context_table": "incident", "context_id": "d" * 32}).json[
+        "result"
+    ]
+    assert result == {**created, "contextTable": "incident", "contextDocument": "d" * 32, "context": {"present": False}}
+
+
+def test_a_new_channel_metadata_is_written_into_its_document(app, api):
+    created = api.created(channel_metadata={"old": 1})
+    other = api.created(channel_metadata={"other": 1})
+    response = api.create({"sys_id": created["sys_id"], "channel_metadata": {"new": 2}})
+    assert response.json["result"] == created
+    with app.app_context():
+        mine = LiveGroupProfile.get_by_id(created["channelMetadataDocument"])
+        assert (orjson.loads(mine.value), mine.sys_mod_count) == ({"new": 2}, 1)
+        assert orjson.loads(LiveGroupProfile.get_by_id(other["channelMetadataDocument"]).value) == {"other": 1}
+        assert Interaction.get_by_id(created["sys_id"]).sys_mod_count == 1
+
+
+def test_a_new_context_for_an_interaction_whose_document_is_gone_gets_a_new_one(app, api):
+    created = api.created(context={"old": 1})
+    api.created(context={"another": 1})
+    with app.app_context():
+        InteractionJsonBlob.delete_by_id(created["contextDocument"])
+    before = api.create({"sys_id": created["sys_id"], "channel": "b" * 32}).json["result"]
+    assert before["context"] == {"present": False}
+
+    result = api.create({"sys_id": created["sys_id"], "context": {"new": 2}}).json["result"]
+    assert result["contextDocument"] not in (created["contextDocument"], "")
+    assert result == {**created, "channel": "b" * 32, "contextDocument": result["contextDocument"]}
+    with app.app_context():
+        assert orjson.loads(InteractionJsonBlob.get_by_id(result["contextDocument"]).value) == {"new": 2}
+        assert not InteractionJsonBlob.select().where(InteractionJsonBlob.sys_id == created["contextDocument"]).exists()
+
+
+def test_present_after_an_update_is_the_interactions_own_document(api):
+    """Other interactions' documents in the same table do not make it present."""
+    api.created(context={"k": 1}, channel_metadata={"k": 1})
+    pointing = api.created(
+        context_table="interaction_json_blob",
+        context_id="e" * 32,
+        channel_metadata_table="live_group_profile",
+        channel_metadata_id="f" * 32,
+    )
+    absent = {"context": {"present": False}, "channel_metadata": {"present": False}}
+    assert {key: pointing[key] for key in absent} == absent
+    updated = api.create({"sys_id": pointing["sys_id"], "queue": QUEUE}).json["result"]
+    assert updated == {**pointing, "queue": QUEUE, "state": "queued"}
+    closed = api.close(pointing["sys_id"]).json["result"]
+    assert {key: closed[key] for key in absent} == absent
+
+
+def test_the_same_pair_again_changes_nothing(app, api):
+    created = api.created(context_table="incident", context_id="d" * 32)
+    result = api.create({"sys_id": created["sys_id"], "context_table": "incident", "context_id": "d" * 32}).json[
+        "result"
+    ]
+    assert result == created
+    with app.app_context():
+        assert Interaction.get_by_id(created["sys_id"]).sys_mod_count == 0
+
+
+def test_a_document_rewritten_by_another_user_records_who_and_when(app, api, client):
+    created = api.created(context={"k": 1})
+    long_ago = datetime(2001, 1, 1)
+    with app.app_context():
+        users.add("agent", "agent-password")
+        InteractionJsonBlob.update(sys_updated_on=long_ago).execute()
+    response = client.post(
+        "/api/now/interaction",
+        json={"sys_id": created["sys_id"], "context": {"k": 2}},
+        headers=basic("agent", "agent-password"),
+    )
+    assert response.status_code == 201
+    with app.app_context():
+        blob = InteractionJsonBlob.get_by_id(created["contextDocument"])
+        stored = Interaction.get_by_id(created["sys_id"])
+    assert (blob.sys_created_by, blob.sys_updated_by, stored.sys_updated_by) == ("admin", "agent", "agent")
+    assert blob.sys_updated_on > long_ago

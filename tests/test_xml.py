@@ -1,6 +1,8 @@
 """XML both ways: the request forms (§4.1), the envelopes (§3), and a
 parser that cannot be turned against the host."""
+import orjson
 import pytest
+from lxml import etree
 from conftest import CHANNEL, QUEUE
 
 from app.models import InteractionJsonBlob
@@ -55,9 +57,36 @@ def test_map_fields_become_maps_and_repeated_children_lists(app, api):
     result = post_xml(api, body, Accept="application/json").json["result"]
     with app.app_context():
         value = InteractionJsonBlob.get_by_id(result["contextDocument"]).value
-    import orjson
-
     assert orjson.loads(value) == {"customer": {"id": "42", "name": "Ada"}, "tag": ["a", "b"], "empty": ""}
+
+
+def test_a_child_repeated_three_times_is_a_list_of_three(app, api):
+    body = (
+        f"<request><entry><channel>{CHANNEL}</channel>"
+        "<context><tag>a</tag><tag>b</tag><other>x</other><tag>c</tag><tag>d</tag></context></entry></request>"
+    )
+    result = post_xml(api, body, Accept="application/json").json["result"]
+    with app.app_context():
+        value = InteractionJsonBlob.get_by_id(result["contextDocument"]).value
+    assert orjson.loads(value) == {"tag": ["a", "b", "c", "d"], "other": "x"}
+
+
+def test_a_whole_result_in_xml_with_a_false_and_empty_fields(api):
+    body = f"<request><channel>{CHANNEL}</channel><context_table>incident</context_table><context_id>{'a' * 32}</context_id></request>"
+    response = post_xml(api, body)
+    assert response.status_code == 201
+    generated = etree.fromstring(response.data).find("result")
+    assert response.data == (
+        DECLARATION + b"<response><result>"
+        b"<channel>" + CHANNEL.encode() + b"</channel><context><present>false</present></context><queue/>"
+        b"<state>new</state><number>IMS0000001</number><contextDocument>" + b"a" * 32 + b"</contextDocument>"
+        b"<contextTable>incident</contextTable><channelMetadataDocument>"
+        + generated.findtext("channelMetadataDocument").encode()
+        + b"</channelMetadataDocument><channelMetadataTable>live_group_profile</channelMetadataTable>"
+        b"<channel_metadata><present>true</present></channel_metadata><sys_id>"
+        + generated.findtext("sys_id").encode()
+        + b"</sys_id><assigned_to/><closed_by/><opened_for/></result></response>"
+    )
 
 
 def test_a_map_may_be_json_text_in_xml(app, api):
@@ -151,3 +180,9 @@ def test_hostile_or_broken_xml_is_a_400(api, app, body, detail):
     assert response.json["error"]["message"] == "Exception while reading request"
     assert response.json["error"]["detail"].startswith(detail)
     assert "root:" not in response.get_data(as_text=True)
+
+
+def test_an_xml_answer_is_utf_8_not_character_references(api):
+    response = post_xml(api, "<request><channel>café ☕</channel></request>")
+    assert response.status_code == 201
+    assert "<channel>café ☕</channel>".encode() in response.data

@@ -85,11 +85,8 @@ def load(table, data):
 
 
 def describe(messages):
-    """marshmallow's messages as one line: 'field: problem; field: problem'."""
-    parts = []
-    for field, problems in messages.items():
-        if isinstance(problems, dict):
-            problems = [message for nested in problems.values() for message in nested]
-        for problem in problems:
-            parts.append(problem if field == "_schema" else f"{field}: {problem}")
-    return "; ".join(parts)
+    """marshmallow's messages as one line: 'field: problem; field: problem'.
+    Each is a list under a field's name: the data is an object (checked
+    before loading), no field nests a schema, and the Interaction API's
+    pair check names its fields."""
+    return "; ".join(f"{field}: {problem}" for field, problems in messages.items() for problem in problems)

@@ -1,5 +1,7 @@
 """The Table API's part of the OpenAPI document: its routes, parameters and
 answers, the write bodies taken from the schemas that validate them."""
+import functools
+
 from ..records import fields as F
 from ..records.validation import write_schema
 
@@ -59,8 +61,7 @@ def _content(schema):
     return {media_type: {"schema": {"$ref": f"#/components/schemas/{schema}"}} for media_type in _MEDIA_TYPES}
 
 
-def _operation(summary, status, description, envelope=None, parameters=(), body=False, headers=None):
-    transaction = {"X-Transaction-ID": {"$ref": "#/components/headers/TransactionId"}}
+def _operation(transaction, summary, status, description, envelope=None, parameters=(), body=False, headers=None):
     success = {"description": description, "headers": {**transaction, **(headers or {})}}
     if envelope:
         success["content"] = _content(envelope)
@@ -77,9 +78,10 @@ def _operation(summary, status, description, envelope=None, parameters=(), body=
     return operation
 
 
-def add_to(spec):
-    """Adds the Table API's schemas and paths to an apispec APISpec."""
-    spec.components.header("TransactionId", {"description": "The id of this request in the service's log", "schema": {"type": "string"}})
+def add_to(spec, transaction_header):
+    """Adds the Table API's schemas and paths to an apispec APISpec; every
+    answer carries `transaction_header`, as the Interaction API's do."""
+    operation = functools.partial(_operation, transaction_header)
     spec.components.schema("InteractionWrite", schema=write_schema(F.INTERACTION.name))
     spec.components.schema("DocumentWrite", schema=write_schema("interaction_json_blob"))
     spec.components.schema(
@@ -107,8 +109,8 @@ def add_to(spec):
         spec.path(
             f"{prefix}/{{table_name}}",
             operations={
-                "get": _operation("List records", "200", "A page of records", "TableListEnvelope", [_TABLE, *_LIST_PARAMETERS], headers=list_headers),
-                "post": _operation(
+                "get": operation("List records", "200", "A page of records", "TableListEnvelope", [_TABLE, *_LIST_PARAMETERS], headers=list_headers),
+                "post": operation(
                     "Insert a record",
                     "201",
                     "Inserted",
@@ -123,9 +125,9 @@ def add_to(spec):
         spec.path(
             f"{prefix}/{{table_name}}/{{sys_id}}",
             operations={
-                "get": _operation("Read a record", "200", "The record", "TableRecordEnvelope", record),
-                "put": _operation("Update a record", "200", "Updated", "TableRecordEnvelope", record, body=True),
-                "patch": _operation("Update a record", "200", "Updated", "TableRecordEnvelope", record, body=True),
-                "delete": _operation("Delete a record", "204", "Deleted", parameters=[_TABLE, _SYS_ID]),
+                "get": operation("Read a record", "200", "The record", "TableRecordEnvelope", record),
+                "put": operation("Update a record", "200", "Updated", "TableRecordEnvelope", record, body=True),
+                "patch": operation("Update a record", "200", "Updated", "TableRecordEnvelope", record, body=True),
+                "delete": operation("Delete a record", "204", "Deleted", parameters=[_TABLE, _SYS_ID]),
             },
         )
