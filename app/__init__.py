@@ -4,9 +4,9 @@ import sys
 
 from flask import Flask
 
-from . import cli, db, errors, health, interactions, openapi, transactions, users
+from . import cli, db, errors, health, interactions, openapi, stand_in, transactions, users
 from .config import from_environment
-from .models import MODELS, seed_counters
+from .models import MODELS, SysUser, seed_counters
 
 
 def create_app(config=None):
@@ -22,7 +22,11 @@ def create_app(config=None):
 
     def seed():
         seed_counters()
-        return users.ensure_admin(app.config["ADMIN_PASSWORD"])
+        new = not SysUser.select().exists()
+        generated = users.ensure_admin(app.config["ADMIN_PASSWORD"])
+        if new and app.config["SEED_FILE"]:
+            stand_in.seed_file(app.config["SEED_FILE"])
+        return generated
 
     with app.app_context():
         generated_password = db.init_app(app, MODELS, seed)
@@ -35,6 +39,7 @@ def create_app(config=None):
 
     errors.init_app(app)
     transactions.init_app(app)
+    stand_in.init_app(app)
     app.register_blueprint(interactions.bp)
     app.register_blueprint(health.bp)
     openapi.init_app(app)

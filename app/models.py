@@ -1,7 +1,16 @@
 """The tables, named and shaped as on a ServiceNow instance."""
 from datetime import datetime, timezone
 
-from peewee import BooleanField, CharField, DateTimeField, IntegerField, Model, TextField
+from peewee import (
+    AutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    IntegerField,
+    Model,
+    TextField,
+)
 
 from .db import database
 
@@ -35,6 +44,8 @@ class SysUser(SysRecord):
     user_name = CharField(max_length=40, unique=True)
     password_hash = CharField(max_length=255)
     active = BooleanField(default=True)
+    # May use the test-support routes under /__stand_in/.
+    admin = BooleanField(default=False)
 
 
 class SysNumberCounter(Model):
@@ -85,7 +96,69 @@ class LiveGroupProfile(SysRecord):
         table_name = CHANNEL_METADATA_TABLE
 
 
-MODELS = (SysUser, SysNumberCounter, Interaction, InteractionJsonBlob, LiveGroupProfile)
+class StandInState(Model):
+    """One row the request path reads with the user (auth.py): how many fault
+    rules are stored, and a generation bumped by every change to them, so a
+    worker knows without a query of its own whether its rules are current."""
+
+    id = IntegerField(primary_key=True)
+    fault_rules = IntegerField(default=0)
+    generation = BigIntegerField(default=0)
+
+    class Meta:
+        database = database
+        table_name = "stand_in_state"
+
+
+class StandInFaultRule(Model):
+    """A fault rule (app/stand_in/faults.py); `hits` and `matches` are
+    counted in the database so that every worker and host shares them."""
+
+    # Rules are checked in the order of their ids: the order they were added.
+    id = AutoField()
+    rule = TextField()
+    times = IntegerField(null=True)
+    skip = IntegerField(default=0)
+    matches = IntegerField(default=0)
+    hits = IntegerField(default=0)
+
+    class Meta:
+        database = database
+        table_name = "stand_in_fault_rule"
+
+
+class StandInRequest(Model):
+    """One entry of the request journal (app/stand_in/journal.py): the
+    columns it is filtered on, and the rest as one JSON document."""
+
+    id = AutoField()
+    transaction_id = CharField(max_length=32, index=True)
+    received_at = CharField(max_length=23)
+    method = CharField(max_length=16)
+    path = TextField()
+    status = IntegerField(null=True)
+    user_name = CharField(max_length=40, null=True)
+    # The response format negotiated, for a matcher's `format`.
+    response_format = CharField(max_length=8, null=True)
+    entry = TextField()
+
+    class Meta:
+        database = database
+        table_name = "stand_in_request"
+
+
+# In the order a reset empties them: an interaction before its documents
+# (see app/stand_in/seeding.py).
+MODELS = (
+    SysUser,
+    SysNumberCounter,
+    Interaction,
+    InteractionJsonBlob,
+    LiveGroupProfile,
+    StandInState,
+    StandInFaultRule,
+    StandInRequest,
+)
 
 # Documents this service stores itself, so it can tell whether one exists.
 DOCUMENT_MODELS = {CONTEXT_TABLE: InteractionJsonBlob, CHANNEL_METADATA_TABLE: LiveGroupProfile}
@@ -93,3 +166,4 @@ DOCUMENT_MODELS = {CONTEXT_TABLE: InteractionJsonBlob, CHANNEL_METADATA_TABLE: L
 
 def seed_counters():
     SysNumberCounter.insert(category="interaction", prefix="IMS", number=0).on_conflict_ignore().execute()
+    StandInState.insert(id=1).on_conflict_ignore().execute()

@@ -1,0 +1,201 @@
+"""The request journal: every request to the emulated APIs, one entry each,
+in the database so that every worker and host writes and reads the same.
+
+The entry is written by an after_request hook, once the answer is decided,
+and committed before the server sends it, so a test reads it right after.
+A write that fails is logged and the answer goes out unchanged.
+
+Bound: entries are numbered by the database; a reader only sees the newest
+JOURNAL_SIZE, and each worker deletes the older ones every PRUNE_EVERY of its
+own writes. One INSERT a request, where a DELETE each would double the cost.
+"""
+import logging
+import re
+import time
+from datetime import datetime, timedelta, timezone
+
+import orjson
+from flask import current_app, g, request
+from peewee import SQL, fn
+
+from .. import negotiation
+from ..auth import current_user
+from ..db import compiled, database, param
+from ..models import StandInRequest
+from . import scope
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY = 100
+# Headers whose value is a credential: only the scheme is kept.
+SECRET_HEADERS = frozenset(("authorization", "proxy-authorization", "cookie", "set-cookie"))
+_writes = 0
+
+
+def mask(name, value):
+    if name.lower() not in SECRET_HEADERS:
+        return value
+    scheme, space, _ = value.strip().partition(" ")
+    return f"{scheme} ***" if space and name.lower() != "cookie" else "***"
+
+
+def _headers(items):
+    headers = {}
+    for name, value in items:
+        value = mask(name, value)
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
+
+
+def _body(data, limit):
+    """(text, truncated): bytes that are not UTF-8 kept as escapes."""
+    return data[:limit].decode("utf-8", "backslashreplace"), len(data) > limit
+
+
+def capture():
+    """before_request: keeps the body readable after the view has read it.
+
+    The views read it uncached; cached here, they get this copy instead. A
+    body over the limit is left to the view, which refuses it (413)."""
+    if scope.observed(request.path) and (request.content_length or 0) <= (request.max_content_length or 0):
+        try:
+            request.get_data(cache=True)
+        except Exception:  # noqa: BLE001 - the view meets the same error and answers it
+            pass
+
+
+@compiled
+def _insert():
+    return StandInRequest.insert(
+        transaction_id=param("transaction_id"),
+        received_at=param("received_at"),
+        method=param("method"),
+        path=param("path"),
+        status=param("status"),
+        user_name=param("user_name"),
+        response_format=param("response_format"),
+        entry=param("entry"),
+    ).returning(StandInRequest.id)
+
+
+@compiled
+def _prune():
+    return StandInRequest.delete().where(StandInRequest.id <= param("below"))
+
+
+def record(response):
+    """after_request, the last one: one entry for this request."""
+    if not scope.observed(request.path):
+        return response
+    try:
+        _write(response)
+    except Exception:  # noqa: BLE001 - the journal never fails a request
+        log.exception("transaction %s: could not write the journal entry", g.get("transaction_id", "-"))
+    return response
+
+
+def _write(response):
+    global _writes
+    config = current_app.config
+    limit = config["JOURNAL_BODY_LIMIT"]
+    elapsed = time.perf_counter() - g.started
+    received = datetime.now(timezone.utc) - timedelta(seconds=elapsed)
+    user = current_user()
+    fault = g.get("fault")
+    status = response.status_code
+    if fault is not None and fault.dropped:
+        status = fault.status_before_cut
+    request_body, request_cut = _body(request.get_data(cache=True) if _body_cached() else b"", limit)
+    response_body, response_cut = _body(b"" if response.is_streamed else response.get_data(), limit)
+    entry = {
+        "transaction_id": g.transaction_id,
+        "received_at": received.strftime("%Y-%m-%d %H:%M:%S.") + f"{received.microsecond // 1000:03d}",
+        "method": request.method,
+        "path": request.path,
+        "query": request.query_string.decode("latin-1"),
+        "user": user.user_name if user else None,
+        "status": status,
+        "duration_ms": round(elapsed * 1000, 1),
+        "request": {"headers": _headers(request.headers.items()), "body": request_body, "body_truncated": request_cut},
+        "response": {
+            "headers": _headers(response.headers.items()),
+            "body": response_body,
+            "body_truncated": response_cut,
+        },
+        "fault": fault.rule_id if fault is not None else None,
+    }
+    with database.atomic():
+        new_id = _insert().execute(
+            transaction_id=entry["transaction_id"],
+            received_at=entry["received_at"],
+            method=request.method[:16],
+            path=entry["path"],
+            status=status,
+            user_name=entry["user"],
+            response_format=g.get("response_format") or negotiation.response_format(request.headers.get("Accept")),
+            entry=orjson.dumps(entry).decode(),
+        ).fetchone()[0]
+        _writes += 1
+        if _writes % PRUNE_EVERY == 0:
+            _prune().execute(below=new_id - config["JOURNAL_SIZE"])
+
+
+def _body_cached():
+    return getattr(request, "_cached_data", None) is not None
+
+
+def _newest():
+    """The entries within the bound, newest first."""
+    newest = StandInRequest.select(fn.MAX(StandInRequest.id))
+    size = current_app.config["JOURNAL_SIZE"]
+    return (
+        StandInRequest.select()
+        .where(StandInRequest.id > fn.COALESCE(newest, SQL("0")) - size)
+        .order_by(StandInRequest.id.desc())
+    )
+
+
+def matching(match, since=None):
+    """The entries that a matcher (schemas.JournalMatchSchema) matches,
+    newest first. The path is a regular expression, searched in Python:
+    the journal is small and the engines' regex dialects differ."""
+    query = _newest()
+    if "method" in match:
+        query = query.where(StandInRequest.method == match["method"])
+    if "status" in match:
+        query = query.where(StandInRequest.status == match["status"])
+    if "user" in match:
+        query = query.where(StandInRequest.user_name == match["user"])
+    if "format" in match:
+        query = query.where(StandInRequest.response_format == match["format"])
+    if since is not None:
+        query = query.where(StandInRequest.received_at >= since)
+    rows = query.select(StandInRequest.path, StandInRequest.entry).tuples()
+    pattern = re.compile(match["path"]) if "path" in match else None
+    return [orjson.loads(entry) for path, entry in rows if pattern is None or pattern.search(path)]
+
+
+def find(transaction_id):
+    row = _newest().select(StandInRequest.entry).where(StandInRequest.transaction_id == transaction_id).tuples().first()
+    return orjson.loads(row[0]) if row else None
+
+
+def wait(match, count, timeout_ms):
+    """The matching entries as soon as there are `count`, or (False, how
+    many there were) when the time runs out. Polls: the entries may come
+    from any worker or host, which nothing here would hear of."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        entries = matching(match)
+        if len(entries) >= count:
+            return True, entries
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False, len(entries)
+        # Handing the connection back between polls keeps the pool free.
+        database.close()
+        time.sleep(min(0.05, remaining))
+
+
+def clear():
+    return StandInRequest.delete().execute()

@@ -1,0 +1,205 @@
+"""Reset, seed and snapshot: the service's data put in a known state, each
+change one transaction.
+
+The tables a reset empties are the models' (app.models.MODELS) but the
+users, the number counter and the one-row state, in MODELS' order: an
+interaction before its documents. A reset first takes the counter's row
+(an UPDATE locks it on PostgreSQL; SQLite's writers go one at a time): a
+create that has numbered its interaction commits before the deletes start
+and goes with them; one that has not waits for the reset, and numbers
+from 1 again. Either both are visible, or neither, and no number repeats.
+"""
+import os
+import re
+from datetime import datetime
+
+import orjson
+from peewee import Case, IntegrityError
+
+from .. import users
+from ..auth import User
+from ..db import database
+from ..errors import APIError
+from ..models import (
+    ADMIN_SYS_ID,
+    CHANNEL_METADATA_TABLE,
+    CONTEXT_TABLE,
+    DOCUMENT_MODELS,
+    MODELS,
+    Interaction,
+    StandInState,
+    SysNumberCounter,
+    SysUser,
+    utcnow,
+)
+from ..records import interactions as rules
+from . import faults, schemas
+
+SNAPSHOT_FORMAT = 1
+_NUMBER = re.compile(r"^([A-Z]+)(\d+)$")
+_KEPT = (SysUser, SysNumberCounter, StandInState)
+EMPTIED = tuple(model for model in MODELS if model not in _KEPT)
+# What a snapshot holds besides the users: the records, not test support's own tables.
+RECORD_MODELS = (Interaction, *DOCUMENT_MODELS.values())
+
+
+def _set_counter(number):
+    SysNumberCounter.update(number=number).where(SysNumberCounter.category == "interaction").execute()
+
+
+def reset(scope):
+    deleted = {}
+    with database.atomic():
+        _set_counter(0)
+        for model in EMPTIED:
+            deleted[model._meta.table_name] = model.delete().execute()
+        if scope == "all":
+            deleted[SysUser._meta.table_name] = SysUser.delete().where(SysUser.user_name != users.ADMIN).execute()
+        faults.bump_generation()
+    return deleted
+
+
+# --- seed ------------------------------------------------------------------
+
+
+def seed(data, user):
+    """Create the users and interactions of a seed body (schemas.SeedSchema),
+    all or none; the sys_ids created."""
+    _refuse_clashes(data)
+    created = {"users": [], "interactions": []}
+    now = utcnow()
+    try:
+        with database.atomic():
+            for given in data["users"]:
+                added = users.add(given["user_name"], given["password"], admin=given["admin"])
+                created["users"].append(added.sys_id)
+            numbered = [given for given in data["interactions"] if "number" in given]
+            for given in numbered:
+                _move_counter_past(given["number"])
+            for given in data["interactions"]:
+                created["interactions"].append(_seed_interaction(given, user, now))
+    except (IntegrityError, users.UserError) as error:
+        # A clash with a row written since the check above.
+        raise APIError(409, "Conflict", f"Nothing was created: {error}") from None
+    return created
+
+
+def _refuse_clashes(data):
+    clashes = []
+    names = [given["user_name"] for given in data["users"]]
+    sys_ids = [given["sys_id"] for given in data["interactions"] if "sys_id" in given]
+    numbers = [given["number"] for given in data["interactions"] if "number" in given]
+    for kind, values in (("user_name", names), ("sys_id", sys_ids), ("number", numbers)):
+        clashes += [f"{kind} {value} is given twice" for value in sorted({v for v in values if values.count(v) > 1})]
+    if names:
+        taken = SysUser.select(SysUser.user_name).where(SysUser.user_name.in_(names))
+        clashes += [f"user_name {row.user_name} exists" for row in taken]
+    if sys_ids:
+        taken = Interaction.select(Interaction.sys_id).where(Interaction.sys_id.in_(sys_ids))
+        clashes += [f"sys_id {row.sys_id} exists" for row in taken]
+    if numbers:
+        taken = Interaction.select(Interaction.number).where(Interaction.number.in_(numbers))
+        clashes += [f"number {row.number} exists" for row in taken]
+    if clashes:
+        raise APIError(409, "Conflict", "Nothing was created: " + "; ".join(clashes))
+
+
+def _move_counter_past(number):
+    """So that no number given is ever handed out again."""
+    match = _NUMBER.match(number)
+    if match is None:
+        return
+    value = int(match.group(2))
+    counter = SysNumberCounter
+    counter.update(number=Case(None, [(counter.number < value, value)], counter.number)).where(
+        (counter.category == "interaction") & (counter.prefix == match.group(1))
+    ).execute()
+
+
+def _seed_interaction(given, user, now):
+    given = dict(given)
+    maps = {name: given.pop(name, None) or {} for name in ("context", "channel_metadata")}
+    row = rules.new_row(given.pop("sys_id", None) or os.urandom(16).hex(), user, now)
+    number = given.pop("number", None)
+    row.update(rules.table_changes({}, given, user, now))
+    for name, table in (("context", CONTEXT_TABLE), ("channel_metadata", CHANNEL_METADATA_TABLE)):
+        document = DOCUMENT_MODELS[table].create(
+            sys_id=os.urandom(16).hex(),
+            value=_json(maps[name]),
+            sys_created_on=now,
+            sys_created_by=user.user_name,
+            sys_updated_on=now,
+            sys_updated_by=user.user_name,
+        )
+        row[f"{name}_table"], row[f"{name}_document"] = table, document.sys_id
+    if number is None:
+        rules.insert(row)
+    else:
+        row["number"] = number
+        Interaction.insert(row).execute()
+    return row["sys_id"]
+
+
+def _json(value):
+    return orjson.dumps(value).decode()
+
+
+def seed_file(path):
+    """SEED_FILE: the seed body in a file, applied as `admin`; a file that
+    cannot be read or applied stops the start, saying why."""
+    try:
+        with open(path, "rb") as file:
+            loaded = schemas.load(schemas.SeedSchema(), orjson.loads(file.read()))
+        return seed(loaded, User(ADMIN_SYS_ID, users.ADMIN, True))
+    except (OSError, orjson.JSONDecodeError) as error:
+        raise RuntimeError(f"SEED_FILE {path}: {error}") from None
+    except APIError as error:
+        raise RuntimeError(f"SEED_FILE {path}: {error.message} {error.detail or ''}".strip()) from None
+
+
+# --- snapshot --------------------------------------------------------------
+
+
+def _plain(value):
+    return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value
+
+
+def _rows(model, columns=None):
+    columns = columns or model._meta.sorted_fields
+    return [
+        {column.name: _plain(value) for column, value in zip(columns, row)}
+        for row in model.select(*columns).order_by(model._meta.primary_key).tuples()
+    ]
+
+
+def snapshot():
+    user_columns = [field for field in SysUser._meta.sorted_fields if field.name != "password_hash"]
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "users": _rows(SysUser, user_columns),
+        "tables": {model._meta.table_name: _rows(model) for model in RECORD_MODELS},
+    }
+
+
+def restore(tables):
+    """Replace the records by a snapshot's `tables` (schemas.SnapshotSchema);
+    numbering goes on after the highest number restored."""
+    highest = 0
+    for row in tables[Interaction._meta.table_name]:
+        match = _NUMBER.match(row["number"])
+        if match:
+            highest = max(highest, int(match.group(2)))
+    restored = {}
+    try:
+        with database.atomic():
+            _set_counter(highest)
+            for model in RECORD_MODELS:
+                model.delete().execute()
+            for model in RECORD_MODELS:
+                rows = tables[model._meta.table_name]
+                for start in range(0, len(rows), 500):
+                    model.insert_many(rows[start : start + 500]).execute()
+                restored[model._meta.table_name] = len(rows)
+    except IntegrityError as error:
+        raise APIError(400, "Invalid snapshot: nothing was changed", str(error).splitlines()[0]) from None
+    return restored
