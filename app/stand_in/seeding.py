@@ -164,11 +164,11 @@ def _plain(value):
     return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value
 
 
-def _rows(model, columns=None):
+def _rows(model, columns=None, order=None):
     columns = columns or model._meta.sorted_fields
     return [
         {column.name: _plain(value) for column, value in zip(columns, row)}
-        for row in model.select(*columns).order_by(model._meta.primary_key).tuples()
+        for row in model.select(*columns).order_by(order or model._meta.primary_key).tuples()
     ]
 
 
@@ -176,7 +176,7 @@ def snapshot():
     user_columns = [field for field in SysUser._meta.sorted_fields if field.name != "password_hash"]
     return {
         "format": SNAPSHOT_FORMAT,
-        "users": _rows(SysUser, user_columns),
+        "users": _rows(SysUser, user_columns, SysUser.user_name),
         "tables": {model._meta.table_name: _rows(model) for model in RECORD_MODELS},
     }
 

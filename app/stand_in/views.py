@@ -149,7 +149,8 @@ def seed():
 
 @bp.get("/snapshot")
 def get_snapshot():
-    return _result(seeding.snapshot())
+    # The document itself, not in a result: what POST takes back as it is.
+    return serialization.render(seeding.snapshot(), 200, JSON)
 
 
 @bp.post("/snapshot")
