@@ -83,7 +83,7 @@ def test_every_request_is_journaled_whatever_its_status_but_health_openapi_and_s
     response = entries(client, admin_auth)
     assert [(e["method"], e["path"], e["status"], e["user"]) for e in response.json["result"]] == [
         ("POST", "/api/now/interaction", 400, "admin"),
-        ("GET", "/nowhere", 404, None),
+        ("GET", "/nowhere", 404, "admin"),
         ("POST", "/api/now/interaction", 401, None),
     ]
     assert response.json["result"][2]["request"]["body"] == '{"channel": "28a59893873103002ae97e2526cb0b5d"}'

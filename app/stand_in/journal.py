@@ -19,7 +19,7 @@ from flask import current_app, g, request
 from peewee import SQL, fn
 
 from .. import negotiation
-from ..auth import current_user
+from ..auth import request_user
 from ..db import compiled, database, param
 from ..models import StandInRequest
 from . import scope
@@ -100,7 +100,8 @@ def _write(response):
     limit = config["JOURNAL_BODY_LIMIT"]
     elapsed = time.perf_counter() - g.started
     received = datetime.now(timezone.utc) - timedelta(seconds=elapsed)
-    user = current_user()
+    # Whose credentials this request proved, also where no view asked for them (a 404).
+    user = request_user()
     fault = g.get("fault")
     status = response.status_code
     if fault is not None and fault.dropped:
