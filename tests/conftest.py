@@ -17,6 +17,9 @@ from app import create_app
 from app.db import database
 from app.models import MODELS
 
+# A user's project, run by test_pytest_plugin in a pytest of its own.
+collect_ignore = ["plugin_project"]
+
 ADMIN_PASSWORD = "admin-secret"
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("TEST_POSTGRES", "1") != "0" else [])
