@@ -252,13 +252,14 @@ def _apply(fault, response):
         return render_error(
             APIError(effect["status"], effect.get("message", message), effect.get("detail", detail), effect.get("headers"))
         )
-    # drop: cut once the journal has the entry (see cut).
+    # drop: cut once the journal has the entry (see cut), which keeps the
+    # answer the service gave (phase after); the server's write of it fails.
     fault.dropped = effect["mode"]
     fault.status_before_cut = response.status_code if response is not None else None
     if not _client_socket():
         # Flask's test client has no connection to cut: it gets an empty 502.
         return Response(b"", status=502)
-    return Response(b"", status=200)
+    return response if response is not None else Response(b"", status=200)
 
 
 def _texts(status):
