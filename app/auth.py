@@ -124,6 +124,13 @@ def current_user():
     return auth.current_user()
 
 
+def checked_user():
+    """The user request_user found in this request, without a second look
+    at the header; None when none was checked."""
+    checked = g.get("_checked_credentials")
+    return checked[2] if checked is not None else None
+
+
 def request_user():
     """The user whose credentials this request carries and proves, or None;
     unlike current_user, also before a view's login_required has run."""

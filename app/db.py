@@ -1,5 +1,6 @@
 """The peewee database: chosen from DATABASE_URL, connected on first use in a
 request and handed back to the worker's pool when the request ends."""
+import contextlib
 import fcntl
 import functools
 import logging
@@ -122,7 +123,7 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
             self._lock_pid = os.getpid()
         return self._lock_file
 
-    def begin(self, lock_type=None):
+    def _enter_queue(self):
         self._mutex.acquire()
         try:
             fcntl.flock(self._queue_lock(), fcntl.LOCK_EX)
@@ -130,11 +131,25 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
             self._mutex.release()
             raise
         self._holder = threading.get_ident()
+
+    def begin(self, lock_type=None):
+        self._enter_queue()
         try:
             super().begin(lock_type)
         except BaseException:
             self._leave_queue()
             raise
+
+    @contextlib.contextmanager
+    def queued(self):
+        """One statement that writes, in the writers' queue but in no
+        transaction of its own: SQLite commits it by itself, which spares
+        the BEGIN and COMMIT round trips (a third of a small write's cost)."""
+        self._enter_queue()
+        try:
+            yield
+        finally:
+            self._leave_queue()
 
     def _leave_queue(self):
         """Idempotent: a failed COMMIT is followed by a ROLLBACK."""
@@ -152,6 +167,9 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
             self._commits += 1
         finally:
             self._leave_queue()
+        self._checkpoint_now_and_then()
+
+    def _checkpoint_now_and_then(self):
         if self._commits % self.CHECKPOINT_EVERY == 0:
             try:
                 self._checkpointer.wake()
@@ -241,6 +259,14 @@ def _sql_literal(value):
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     raise ValueError(f"a column added on start needs a constant default, not {value!r}")
+
+
+def single_write():
+    """A context for one statement that writes outside a transaction: on
+    SQLite it queues with the writers (see QueuedWritersSqliteDatabase.queued);
+    PostgreSQL's row locks need no queue."""
+    queued = getattr(database.obj, "queued", None)
+    return queued() if queued is not None else contextlib.nullcontext()
 
 
 def close_connection(exc=None):

@@ -132,7 +132,9 @@ class StandInRequest(Model):
     columns it is filtered on, and the rest as one JSON document."""
 
     id = AutoField()
-    transaction_id = CharField(max_length=32, index=True)
+    # No index: a lookup scans at most the journal's bound, and each index
+    # would be one more page written by every request.
+    transaction_id = CharField(max_length=32)
     received_at = CharField(max_length=23)
     method = CharField(max_length=16)
     path = TextField()

@@ -10,7 +10,7 @@ import os
 import time
 
 from app.db import database, open_database, param
-from app.interactions.service import CLOSED_COMPLETE, QUEUED
+from app.records.interactions import CLOSED_COMPLETE, QUEUED
 from app.models import (
     CHANNEL_METADATA_TABLE,
     CONTEXT_TABLE,
@@ -93,6 +93,7 @@ def insert_interactions(database_url, count, user_sys_id, user_name="admin", ope
                 "state": state,
                 "channel": CHANNEL,
                 "queue": QUEUE,
+                "short_description": "",
                 "context_table": CONTEXT_TABLE,
                 "context_document": context_id,
                 "channel_metadata_table": CHANNEL_METADATA_TABLE,

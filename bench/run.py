@@ -51,6 +51,7 @@ TARGET_OVER_JSON_SERVER = 6.0
 TARGET_P99_MS = 20.0
 TARGET_PREFILLED_OF_EMPTY = 0.90
 TARGET_GROWTH_MB = 10.0
+TARGET_JOURNAL_OF_NONE = 0.90
 
 
 @dataclass
@@ -328,6 +329,7 @@ class Bench:
         self.ceilings = []
         self.memory = None
         self.json_server_note = None
+        self.journal = None
 
     def run_load(self, name, table, port, load, count=True):
         """Warm up, then measure; returns the Figures."""
@@ -407,6 +409,8 @@ class Bench:
             before = service.worker_rss_mb()
             self.served = 0
             self.measure_service(service, "empty")
+            if self.args.journal:
+                self.measure_journal(service)
             if self.args.requests:
                 self.check_memory(service, before)
             if self.args.json_server:
@@ -424,6 +428,24 @@ class Bench:
             if not self.args.keep:
                 shutil.rmtree(self.folder, ignore_errors=True)
         print(self.report(started, load_at_start))
+
+    def measure_journal(self, service):
+        """JSON create with the request journal on (the service as deployed)
+        and on a second service with JOURNAL_SIZE=0, measured in turn, twice
+        each, so that a drift of the machine's load falls on both."""
+        url = f"sqlite:///{os.path.join(self.folder, 'no-journal.sqlite3')}"
+        env = {"DATABASE_URL": url, "ADMIN_PASSWORD": self.password, "JOURNAL_SIZE": "0"}
+        without = Gunicorn("wsgi:app", ROOT, self.args.workers, env, log_path=os.path.join(self.folder, "no-journal.log"))
+        try:
+            rates = {"on": [], "off": []}
+            for _ in range(2):
+                for key, server in (("off", without), ("on", service)):
+                    name = "JSON create, journal on" if key == "on" else "JSON create, JOURNAL_SIZE=0"
+                    rates[key].append(self.run_load(name, "empty", server.port, self.json_create(), count=False))
+        finally:
+            without.stop()
+        self.journal = {key: sum(f.rate for f in figures) / len(figures) for key, figures in rates.items()}
+        self.journal["figures"] = rates
 
     def measure_json_server(self):
         server, why_not = JsonServer.start(self.folder)
@@ -461,6 +483,13 @@ class Bench:
             lines.append(
                 f"| {f.name} | {f.table} | {f.rate:.0f} | {f.p50_ms:.2f} | {f.p99_ms:.2f} | {f.errors} | {f.ratio:.2f} |"
             )
+        if self.journal:
+            off = self.journal["off"]
+            lines += ["", "The request journal, JSON create measured in turn on two services, twice each (mean req/s):", ""]
+            lines += ["| measurement | req/s | runs | × JOURNAL_SIZE=0 |", "|---|---:|---|---:|"]
+            for key, label in (("off", "JSON create, JOURNAL_SIZE=0"), ("on", "JSON create, journal on (default)")):
+                runs = ", ".join(f"{f.rate:.0f}" for f in self.journal["figures"][key])
+                lines.append(f"| {label} | {self.journal[key]:.0f} | {runs} | {self.journal[key] / off:.2f} |")
         if self.memory:
             before, after, served = self.memory
             lines += ["", f"Worker memory (RSS) over {served:,} requests after warm-up:", ""]
@@ -510,6 +539,13 @@ class Bench:
                         f"{share:.2f}",
                         share >= TARGET_PREFILLED_OF_EMPTY,
                     )
+        if self.journal:
+            share = self.journal["on"] / self.journal["off"]
+            yield (
+                f"JSON create, journal on vs JOURNAL_SIZE=0 ≥ {TARGET_JOURNAL_OF_NONE:.2f} ×",
+                f"{share:.2f}",
+                share >= TARGET_JOURNAL_OF_NONE,
+            )
         if self.memory:
             before, after, served = self.memory
             growth = max(after[pid] - before[pid] for pid in before if pid in after)
@@ -549,6 +585,8 @@ def parse_args(argv=None):
     parser.add_argument("--requests", type=int, default=100_000, help="requests the memory check spans; 0 skips it (100000)")
     parser.add_argument("--json-server", action="store_true", help=f"also measure json-server {JSON_SERVER_VERSION} (npx)")
     parser.add_argument("--generator", choices=("auto", "wrk", "own"), default="auto", help="wrk if installed (auto)")
+    parser.add_argument("--no-journal", dest="journal", action="store_false",
+                        help="skip the journal's measurement (JSON create with and without it)")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, scripts)")
     return parser.parse_args(argv)
 

@@ -12,15 +12,14 @@ own writes. One INSERT a request, where a DELETE each would double the cost.
 import logging
 import re
 import time
-from datetime import datetime, timedelta, timezone
 
 import orjson
 from flask import current_app, g, request
 from peewee import SQL, fn
 
 from .. import negotiation
-from ..auth import request_user
-from ..db import compiled, database, param
+from ..auth import checked_user
+from ..db import compiled, database, param, single_write
 from ..models import StandInRequest
 from . import scope
 
@@ -42,9 +41,33 @@ def mask(name, value):
 def _headers(items):
     headers = {}
     for name, value in items:
-        value = mask(name, value)
+        if name.lower() in SECRET_HEADERS:
+            value = mask(name, value)
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return headers
+
+
+def _request_headers(environ):
+    """The request's headers from the WSGI environ, as werkzeug names them,
+    without building its Headers object."""
+    return _headers(
+        (key[5:].replace("_", "-").title(), value) if key.startswith("HTTP_") else (key.replace("_", "-").title(), value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_") or (key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value)
+    )
+
+
+_second = None
+_second_text = ""
+
+
+def _timestamp(moment):
+    """UTC to the millisecond, as `received_at` is written; strftime once a second."""
+    global _second, _second_text
+    second = int(moment)
+    if second != _second:
+        _second, _second_text = second, time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second))
+    return f"{_second_text}.{int((moment - second) * 1000):03d}"
 
 
 def _body(data, limit):
@@ -99,9 +122,9 @@ def _write(response):
     config = current_app.config
     limit = config["JOURNAL_BODY_LIMIT"]
     elapsed = time.perf_counter() - g.started
-    received = datetime.now(timezone.utc) - timedelta(seconds=elapsed)
-    # Whose credentials this request proved, also where no view asked for them (a 404).
-    user = request_user()
+    # Whose credentials this request proved, also where no view asked for
+    # them (a 404): the fault check, run before, looked.
+    user = checked_user()
     fault = g.get("fault")
     status = response.status_code
     if fault is not None and fault.dropped:
@@ -110,14 +133,14 @@ def _write(response):
     response_body, response_cut = _body(b"" if response.is_streamed else response.get_data(), limit)
     entry = {
         "transaction_id": g.transaction_id,
-        "received_at": received.strftime("%Y-%m-%d %H:%M:%S.") + f"{received.microsecond // 1000:03d}",
+        "received_at": _timestamp(time.time() - elapsed),
         "method": request.method,
         "path": request.path,
         "query": request.query_string.decode("latin-1"),
         "user": user.user_name if user else None,
         "status": status,
         "duration_ms": round(elapsed * 1000, 1),
-        "request": {"headers": _headers(request.headers.items()), "body": request_body, "body_truncated": request_cut},
+        "request": {"headers": _request_headers(request.environ), "body": request_body, "body_truncated": request_cut},
         "response": {
             "headers": _headers(response.headers.items()),
             "body": response_body,
@@ -125,7 +148,8 @@ def _write(response):
         },
         "fault": fault.rule_id if fault is not None else None,
     }
-    with database.atomic():
+    # One statement, committed by itself: no BEGIN/COMMIT round trips.
+    with single_write():
         new_id = _insert().execute(
             transaction_id=entry["transaction_id"],
             received_at=entry["received_at"],
@@ -136,8 +160,9 @@ def _write(response):
             response_format=g.get("response_format") or negotiation.response_format(request.headers.get("Accept")),
             entry=orjson.dumps(entry).decode(),
         ).fetchone()[0]
-        _writes += 1
-        if _writes % PRUNE_EVERY == 0:
+    _writes += 1
+    if _writes % PRUNE_EVERY == 0:
+        with single_write():
             _prune().execute(below=new_id - config["JOURNAL_SIZE"])
 
 
