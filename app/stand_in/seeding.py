@@ -1,8 +1,8 @@
 """Reset, seed and snapshot: the service's data put in a known state, each
 change one transaction.
 
-The tables a reset empties are the models' (app.models.MODELS) but the
-users, the number counter and the one-row state, in MODELS' order: an
+The tables a reset empties are the models' (app.models.MODELS) but those
+in _KEPT, in MODELS' order: an
 interaction before its documents. A reset first takes the counter's row
 (an UPDATE locks it on PostgreSQL; SQLite's writers go one at a time): a
 create that has numbered its interaction commits before the deletes start
@@ -29,6 +29,7 @@ from ..models import (
     Interaction,
     StandInState,
     SysNumberCounter,
+    SysTableCount,
     SysUser,
     utcnow,
 )
@@ -37,7 +38,9 @@ from . import faults, schemas
 
 SNAPSHOT_FORMAT = 1
 _NUMBER = re.compile(r"^([A-Z]+)(\d+)$")
-_KEPT = (SysUser, SysNumberCounter, StandInState)
+# Kept: the users, the number counter, the tables' row counts (kept right by
+# triggers as rows go) and test support's one-row state.
+_KEPT = (SysUser, SysNumberCounter, SysTableCount, StandInState)
 EMPTIED = tuple(model for model in MODELS if model not in _KEPT)
 # What a snapshot holds besides the users: the records, not test support's own tables.
 RECORD_MODELS = (Interaction, *DOCUMENT_MODELS.values())
