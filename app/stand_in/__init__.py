@@ -1,5 +1,6 @@
 """Test support: reset, the request journal, fault rules, seed and
-snapshot, under /__stand_in/ (TEST_SPEC: shared/spec/TEST_SUPPORT.md).
+snapshot, under /__stand_in/ (the team's spec: TEST_SUPPORT.md; the design:
+docs/test-support.md).
 
 The journal and the fault check each hook into every request in one place,
 here; the views under /__stand_in/ are kept apart, in their own blueprint.
