@@ -83,14 +83,20 @@ def _readable_charset(name, fmt):
     return charset
 
 
-def request_data(request):
-    """The request body read by its Content-Type into a dict of fields."""
-    fmt, charset = body_format(request.headers.get("Content-Type"))
+def request_body(request):
+    """The request body's bytes; RequestEntityTooLarge over the limit."""
     body = request.get_data(cache=False)
     # A streamed body (chunked, no Content-Length) is cut at the limit
     # without an error: one byte more means it was over.
     if request.content_length is None and len(body) == request.max_content_length and request.input_stream.read(1):
         raise RequestEntityTooLarge()
+    return body
+
+
+def request_data(request):
+    """The request body read by its Content-Type into a dict of fields."""
+    fmt, charset = body_format(request.headers.get("Content-Type"))
+    body = request_body(request)
     try:
         return serialization.read(body, fmt, charset)
     except serialization.UnreadableBody as error:

@@ -88,7 +88,7 @@ def read_xml(body, charset=None):
     try:
         root = etree.fromstring(body, xml_parser(charset))
     except etree.XMLSyntaxError as error:
-        raise UnreadableBody(f"Invalid XML: {_plain(error.msg)}") from None
+        raise UnreadableBody(f"Invalid XML: {plain_parse_error(error.msg)}") from None
     except ValueError as error:
         raise UnreadableBody(f"Invalid XML: {error}") from None
     if root.getroottree().docinfo.doctype:
@@ -103,7 +103,7 @@ def read_xml(body, charset=None):
     return _element_value(root) if len(root) else {}
 
 
-def _plain(message):
+def plain_parse_error(message):
     """libxml2's message, without its advice on libxml2's own options."""
     if message.startswith("Excessive depth in document"):
         return "elements nested deeper than 256 levels" + message.partition("option")[2]

@@ -42,6 +42,7 @@ XML_BODY = (
     "<context><customer>42</customer><topic>billing</topic></context></entry></request>"
 ).encode()
 CREATE_PATH = "/api/now/interaction"
+SOAP_PATH = "/interaction.do?SOAP"
 JSON_SERVER_VERSION = "0.17.4"
 
 # The bars of the performance issue.
@@ -52,6 +53,7 @@ TARGET_P99_MS = 20.0
 TARGET_PREFILLED_OF_EMPTY = 0.90
 TARGET_GROWTH_MB = 10.0
 TARGET_JOURNAL_OF_NONE = 0.90
+TARGET_SOAP_OF_REST = 0.80
 # The Table API's reads, each as a share of the ceiling.
 TARGET_READS = {"Table GET by sys_id": 0.45, "Table list number=…": 0.40, "Table list of 100 (PySNC page)": 0.10}
 # What PySNC sends with every list: display values and values, no links, no Link header, pages of 100.
@@ -339,6 +341,8 @@ class Bench:
         self.list_memory = None
         self.json_server_note = None
         self.journal = None
+        # (target, SOAP rate ÷ REST rate) of measure_soap.
+        self.soap_shares = []
 
     def run_load(self, name, table, port, load, count=True):
         """Warm up, then measure; returns the Figures."""
@@ -391,6 +395,27 @@ class Bench:
         self.run_load("close", table, service.port, self.close_load(seconds))
         for name, load in self.read_loads().items():
             self.run_load(name, table, service.port, load)
+
+    def measure_soap(self, service, table):
+        """SOAP insert against JSON create, and SOAP get against the Table
+        API's GET by sys_id: each SOAP figure between two of its REST
+        counterpart, compared with their mean, so that the machine's load
+        drifting during the run does not favour either."""
+        soap_headers = {**self.auth, "Content-Type": "text/xml;charset=UTF-8"}
+        insert = _soap_envelope("insert", f"<channel>{CHANNEL}</channel><queue>{QUEUE}</queue>")
+        (sys_id,), _ = prefill.insert_interactions(self.database_url, 1, ADMIN_SYS_ID, open_ids=True)
+        get = _soap_envelope("get", f"<sys_id>{sys_id}</sys_id>")
+        rest_get = Load("GET", {**self.auth, "Accept": "application/json"}, b"", [f"{TABLE_PATH}/{sys_id}"], 200)
+        pairs = (
+            ("SOAP insert", Load("POST", soap_headers, insert, [SOAP_PATH], 200), "JSON create", self.json_create()),
+            ("SOAP get", Load("POST", soap_headers, get, [SOAP_PATH], 200), "Table API GET by sys_id", rest_get),
+        )
+        for soap_name, soap_load, rest_name, rest_load in pairs:
+            before = self.run_load(f"{rest_name}, before {soap_name}", table, service.port, rest_load)
+            soap = self.run_load(soap_name, table, service.port, soap_load)
+            after = self.run_load(f"{rest_name}, after {soap_name}", table, service.port, rest_load)
+            share = soap.rate / ((before.rate + after.rate) / 2)
+            self.soap_shares.append((f"{soap_name} ≥ {TARGET_SOAP_OF_REST:.2f} × {rest_name}", share))
 
     def measure_ceiling(self, ceiling, table):
         load = Load("POST", {"Content-Type": "application/json"}, JSON_BODY, ["/"], 201)
@@ -447,6 +472,7 @@ class Bench:
             before = service.worker_rss_mb()
             self.served = 0
             self.measure_service(service, "empty")
+            self.measure_soap(service, "empty")
             self.check_list_memory(service)
             if self.args.journal:
                 self.measure_journal()
@@ -577,6 +603,8 @@ class Bench:
             f"worst {worst.p99_ms:.1f} ms ({worst.name}, {worst.table})",
             worst.p99_ms <= TARGET_P99_MS,
         )
+        for target, share in self.soap_shares:
+            yield target, f"{share:.2f}", share >= TARGET_SOAP_OF_REST
         errors = sum(f.errors for f in service)
         yield "no errors", str(errors), errors == 0
         if self.args.prefill:
@@ -605,6 +633,14 @@ class Bench:
                 f"{growth:+.1f} MB over {served:,}",
                 growth <= TARGET_GROWTH_MB and served >= self.args.requests,
             )
+
+
+def _soap_envelope(operation, children):
+    return (
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
+        f'<{operation} xmlns="http://www.service-now.com/interaction">{children}</{operation}>'
+        "</soapenv:Body></soapenv:Envelope>"
+    ).encode()
 
 
 def _cpu_model():

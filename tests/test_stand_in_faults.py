@@ -175,3 +175,20 @@ def test_an_invalid_rule_is_a_400_naming_the_field(client, admin_auth, rule, mes
     response = client.post("/__stand_in/faults", json=rule, headers=admin_auth)
     assert (response.status_code, response.json) == (400, failure(message))
     assert client.get("/__stand_in/faults", headers=admin_auth).json == {"result": []}
+
+
+def test_soap_calls_are_journaled_and_faults_reach_them(client, admin_auth):
+    from soap_envelopes import SOAP_CONTENT_TYPE, envelope, post
+
+    body = envelope("insert", [("channel", CHANNEL)])
+    rule = add(client, admin_auth, match={"path": r"^/interaction\.do$"}, effect={"type": "error", "status": 503}, times=1)
+    failed = post(client, admin_auth, body, **{"Content-Type": SOAP_CONTENT_TYPE})
+    assert (failed.status_code, failed.headers["X-Stand-In-Fault"]) == (503, str(rule["id"]))
+    served = post(client, admin_auth, body, **{"Content-Type": SOAP_CONTENT_TYPE})
+    assert served.status_code == 200 and b"<number>IMS0000001</number>" in served.data
+    entries = client.get("/__stand_in/requests", query_string={"path": "interaction.do"}, headers=admin_auth).json["result"]
+    assert [(e["method"], e["query"], e["status"], e["user"], e["fault"]) for e in entries] == [
+        ("POST", "SOAP", 200, "admin", None),
+        ("POST", "SOAP", 503, "admin", rule["id"]),
+    ]
+    assert entries[0]["request"]["body"] == body.decode()
