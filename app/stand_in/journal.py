@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY = 100
 # Headers whose value is a credential: only the scheme is kept.
 SECRET_HEADERS = frozenset(("authorization", "proxy-authorization", "cookie", "set-cookie"))
+# As werkzeug and this module spell them.
+SECRET_NAMES = frozenset(("Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"))
 _writes = 0
 
 
@@ -41,20 +43,36 @@ def mask(name, value):
 def _headers(items):
     headers = {}
     for name, value in items:
-        if name.lower() in SECRET_HEADERS:
+        if name in SECRET_NAMES:
             value = mask(name, value)
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return headers
 
 
+# Header names as werkzeug writes them, by WSGI environ key (None: no
+# header), worked out once per key; bounded, as clients choose the names.
+_NAMES = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
+_UNSEEN = object()
+
+
+def _name(key):
+    name = _NAMES.get(key, _UNSEEN)
+    if name is _UNSEEN:
+        name = key[5:].replace("_", "-").title() if key.startswith("HTTP_") else None
+        if len(_NAMES) < 512:
+            _NAMES[key] = name
+    return name
+
+
 def _request_headers(environ):
-    """The request's headers from the WSGI environ, as werkzeug names them,
-    without building its Headers object."""
-    return _headers(
-        (key[5:].replace("_", "-").title(), value) if key.startswith("HTTP_") else (key.replace("_", "-").title(), value)
-        for key, value in environ.items()
-        if key.startswith("HTTP_") or (key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value)
-    )
+    """The request's headers from the WSGI environ, without building
+    werkzeug's Headers object (an empty Content-Type or -Length is none)."""
+    pairs = []
+    for key, value in environ.items():
+        name = _name(key)
+        if name is not None and (value or key.startswith("HTTP_")):
+            pairs.append((name, value))
+    return _headers(pairs)
 
 
 _second = None
@@ -119,28 +137,33 @@ def record(response):
 
 def _write(response):
     global _writes
+    req = request._get_current_object()
+    environ = req.environ
+    context = g._get_current_object()
     config = current_app.config
     limit = config["JOURNAL_BODY_LIMIT"]
-    elapsed = time.perf_counter() - g.started
+    elapsed = time.perf_counter() - context.started
     # Whose credentials this request proved, also where no view asked for
     # them (a 404): the fault check, run before, looked.
     user = checked_user()
-    fault = g.get("fault")
+    user_name = user.user_name if user else None
+    fault = context.get("fault")
     status = response.status_code
     if fault is not None and fault.dropped:
         status = fault.status_before_cut
-    request_body, request_cut = _body(request.get_data(cache=True) if _body_cached() else b"", limit)
+    cached = getattr(req, "_cached_data", None)
+    request_body, request_cut = _body(cached, limit) if cached else ("", False)
     response_body, response_cut = _body(b"" if response.is_streamed else response.get_data(), limit)
     entry = {
-        "transaction_id": g.transaction_id,
+        "transaction_id": context.transaction_id,
         "received_at": _timestamp(time.time() - elapsed),
-        "method": request.method,
-        "path": request.path,
-        "query": request.query_string.decode("latin-1"),
-        "user": user.user_name if user else None,
+        "method": req.method,
+        "path": req.path,
+        "query": environ.get("QUERY_STRING", ""),
+        "user": user_name,
         "status": status,
         "duration_ms": round(elapsed * 1000, 1),
-        "request": {"headers": _request_headers(request.environ), "body": request_body, "body_truncated": request_cut},
+        "request": {"headers": _request_headers(environ), "body": request_body, "body_truncated": request_cut},
         "response": {
             "headers": _headers(response.headers.items()),
             "body": response_body,
@@ -153,21 +176,17 @@ def _write(response):
         new_id = _insert().execute(
             transaction_id=entry["transaction_id"],
             received_at=entry["received_at"],
-            method=request.method[:16],
+            method=entry["method"][:16],
             path=entry["path"],
             status=status,
-            user_name=entry["user"],
-            response_format=g.get("response_format") or negotiation.response_format(request.headers.get("Accept")),
+            user_name=user_name,
+            response_format=context.get("response_format") or negotiation.response_format(environ.get("HTTP_ACCEPT")),
             entry=orjson.dumps(entry).decode(),
         ).fetchone()[0]
     _writes += 1
     if _writes % PRUNE_EVERY == 0:
         with single_write():
             _prune().execute(below=new_id - config["JOURNAL_SIZE"])
-
-
-def _body_cached():
-    return getattr(request, "_cached_data", None) is not None
 
 
 def _newest():
