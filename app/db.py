@@ -16,6 +16,9 @@ from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledSqliteDatabase
 
 database = DatabaseProxy()
+# The request journal's (app/stand_in/journal.py): on SQLite a file of its
+# own beside the database, on PostgreSQL the database itself (see init_app).
+journal_database = DatabaseProxy()
 log = logging.getLogger(__name__)
 
 # The schemes the service runs on (it relies on RETURNING, and on advisory
@@ -237,16 +240,16 @@ def _add_missing_columns(model):
     engines (no table copy, as playhouse.migrate makes on SQLite), so an
     upgrade of a large table starts in milliseconds.
     """
-    table = model._meta.table_name
-    present = {column.name for column in database.get_columns(table)}
+    table, db = model._meta.table_name, model._meta.database
+    present = {column.name for column in db.get_columns(table)}
     for field in model._meta.sorted_fields:
         if field.column_name in present:
             continue
-        context = database.get_sql_context()
+        context = db.get_sql_context()
         column_sql, _ = context.sql(field.ddl(context)).query()
         if " DEFAULT " not in column_sql:
             column_sql += f" DEFAULT {_sql_literal(field.default)}"
-        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {column_sql}')
+        db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {column_sql}')
         log.warning("Added column %s.%s to the existing database", table, field.column_name)
 
 
@@ -263,28 +266,33 @@ def _sql_literal(value):
     raise ValueError(f"a column added on start needs a constant default, not {value!r}")
 
 
-def single_write():
+def single_write(proxy=database):
     """A context for one statement that writes outside a transaction: on
     SQLite it queues with the writers (see QueuedWritersSqliteDatabase.queued);
     PostgreSQL's row locks need no queue."""
-    queued = getattr(database.obj, "queued", None)
+    queued = getattr(proxy.obj, "queued", None)
     return queued() if queued is not None else contextlib.nullcontext()
 
 
 def close_connection(exc=None):
-    if not database.is_closed():
-        database.close()
+    for proxy in (database, journal_database):
+        if proxy.obj is not None and not proxy.is_closed():
+            proxy.close()
 
 
 def init_app(app, models, seed):
     url = app.config["DATABASE_URL"]
-    database.initialize(
-        open_database(
-            url,
-            app.config["SQLITE_SYNCHRONOUS"],
-            app.config["SQLITE_BUSY_TIMEOUT"],
-        )
-    )
+    settings = (app.config["SQLITE_SYNCHRONOUS"], app.config["SQLITE_BUSY_TIMEOUT"])
+    database.initialize(open_database(url, *settings))
+    if isinstance(database.obj, PostgresqlDatabase):
+        journal_database.initialize(database.obj)
+    else:
+        # SQLite empties a connection's page cache whenever another process
+        # changed the file: a journal write per request in the same file made
+        # every worker re-read its pages twice as often, which cost more than
+        # the write itself. A file of its own also keeps the journal's writes
+        # out of the writers' queue.
+        journal_database.initialize(open_database(f"sqlite:///{database.obj.database}-stand-in", *settings))
     app.teardown_appcontext(close_connection)
     # Hosts and database often start together: wait for it a while rather
     # than fail, which would stop gunicorn's master altogether.
@@ -316,9 +324,10 @@ class Compiled:
     statements on the request path are built from the models at first use.
     """
 
-    __slots__ = ("sql", "_values_of")
+    __slots__ = ("sql", "_values_of", "_database")
 
-    def __init__(self, query):
+    def __init__(self, query, db=database):
+        self._database = db
         self.sql, params = query.sql()
         if not all(isinstance(p, Param) for p in params):
             raise ValueError(f"every value of a compiled query must be a param: {params}")
@@ -331,21 +340,26 @@ class Compiled:
             self._values_of = lambda values: ()
 
     def execute(self, **values):
-        return database.execute_sql(self.sql, self._values_of(values))
+        return self._database.execute_sql(self.sql, self._values_of(values))
 
 
-def compiled(build):
+def compiled(build, proxy=database):
     """Decorates a function that builds a query: calling it gives the query
     compiled for the database in use, built once per database."""
     cache = {}
 
     @functools.wraps(build)
     def get():
-        db = database.obj
+        db = proxy.obj
         try:
             return cache[db]
         except KeyError:
-            statement = cache[db] = Compiled(build())
+            statement = cache[db] = Compiled(build(), db)
             return statement
 
     return get
+
+
+def compiled_for_journal(build):
+    """compiled, for statements on the journal's database."""
+    return compiled(build, journal_database)

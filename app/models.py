@@ -13,7 +13,7 @@ from peewee import (
     TextField,
 )
 
-from .db import database
+from .db import database, journal_database
 
 ADMIN_SYS_ID = "6816f79cc0a8016401c5a33be04be441"
 
@@ -161,7 +161,7 @@ class StandInRequest(Model):
     entry = TextField()
 
     class Meta:
-        database = database
+        database = journal_database
         table_name = "stand_in_request"
 
 

@@ -167,6 +167,22 @@ def test_the_journal_keeps_the_newest_journal_size_entries(make_app, admin_auth,
     assert StandInRequest.select().count() <= 7
 
 
+def test_on_sqlite_the_journal_is_a_file_of_its_own_beside_the_database(make_app, tmp_path, admin_auth):
+    import sqlite3
+
+    path = tmp_path / "own.sqlite3"
+    client = make_app(DATABASE_URL=f"sqlite:///{path}").test_client()
+    client.get("/nowhere", headers=admin_auth)
+    with sqlite3.connect(f"{path}-stand-in") as journal_file:
+        assert journal_file.execute("SELECT method, path, status FROM stand_in_request").fetchall() == [("GET", "/nowhere", 404)]
+        assert journal_file.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    with sqlite3.connect(path) as service_file:
+        assert service_file.execute("SELECT name FROM sqlite_master WHERE name = 'stand_in_request'").fetchall() == []
+    # A restart finds it as it was.
+    client = make_app(DATABASE_URL=f"sqlite:///{path}").test_client()
+    assert [e["path"] for e in entries(client, admin_auth).json["result"]] == ["/nowhere"]
+
+
 def test_journal_size_0_keeps_no_journal(make_app, admin_auth):
     client = make_app(JOURNAL_SIZE=0).test_client()
     client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)

@@ -19,7 +19,7 @@ from peewee import SQL, fn
 
 from .. import negotiation
 from ..auth import checked_user
-from ..db import compiled, database, param, single_write
+from ..db import compiled_for_journal, database, journal_database, param, single_write
 from ..models import StandInRequest
 from . import scope
 
@@ -105,7 +105,7 @@ def capture():
             pass
 
 
-@compiled
+@compiled_for_journal
 def _insert():
     return StandInRequest.insert(
         transaction_id=param("transaction_id"),
@@ -119,7 +119,7 @@ def _insert():
     ).returning(StandInRequest.id)
 
 
-@compiled
+@compiled_for_journal
 def _prune():
     return StandInRequest.delete().where(StandInRequest.id <= param("below"))
 
@@ -172,7 +172,7 @@ def _write(response):
         "fault": fault.rule_id if fault is not None else None,
     }
     # One statement, committed by itself: no BEGIN/COMMIT round trips.
-    with single_write():
+    with single_write(journal_database):
         new_id = _insert().execute(
             transaction_id=entry["transaction_id"],
             received_at=entry["received_at"],
@@ -185,7 +185,7 @@ def _write(response):
         ).fetchone()[0]
     _writes += 1
     if _writes % PRUNE_EVERY == 0:
-        with single_write():
+        with single_write(journal_database):
             _prune().execute(below=new_id - config["JOURNAL_SIZE"])
 
 
@@ -237,8 +237,10 @@ def wait(match, count, timeout_ms):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return False, len(entries)
-        # Handing the connection back between polls keeps the pool free.
-        database.close()
+        # Handing the connections back between polls keeps the pools free.
+        for proxy in (database, journal_database):
+            if not proxy.is_closed():
+                proxy.close()
         time.sleep(min(0.05, remaining))
 
 
