@@ -4,9 +4,9 @@ import sys
 
 from flask import Flask
 
-from . import cli, db, errors, health, interactions, openapi, soap, table, transactions, users
+from . import cli, db, errors, health, interactions, openapi, soap, stand_in, table, transactions, users
 from .config import from_environment
-from .models import MODELS, seed_counters
+from .models import MODELS, SysUser, seed_counters
 from .records import counts
 
 
@@ -24,7 +24,11 @@ def create_app(config=None):
     def seed():
         seed_counters()
         counts.install()
-        return users.ensure_admin(app.config["ADMIN_PASSWORD"])
+        new = not SysUser.select().exists()
+        generated = users.ensure_admin(app.config["ADMIN_PASSWORD"])
+        if new and app.config["SEED_FILE"]:
+            stand_in.seed_file(app.config["SEED_FILE"])
+        return generated
 
     with app.app_context():
         generated_password = db.init_app(app, MODELS, seed)
@@ -36,6 +40,7 @@ def create_app(config=None):
 
     errors.init_app(app)
     transactions.init_app(app)
+    stand_in.init_app(app)
     app.register_blueprint(interactions.bp)
     table.init_app(app)
     app.register_blueprint(soap.bp)

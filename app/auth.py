@@ -11,13 +11,14 @@ import hmac
 import os
 from typing import NamedTuple
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_httpauth import HTTPBasicAuth
+from peewee import SQL
 from werkzeug.security import check_password_hash
 
 from .db import compiled, param
 from .errors import APIError, render_error
-from .models import SysUser
+from .models import StandInState, SysUser
 from .users import hash_password
 
 
@@ -38,6 +39,7 @@ auth = StrictBasicAuth(scheme="BASIC", realm="Service-now")
 class User(NamedTuple):
     sys_id: str
     user_name: str
+    admin: bool = False
 
 
 # The key of this worker's digests: they never leave the process.
@@ -46,11 +48,20 @@ _DIGEST_KEY = os.urandom(32)
 _verified = {}
 
 
+def _state(column):
+    return StandInState.select(column).where(StandInState.id == SQL("1"))
+
+
 @compiled
 def _find_user():
-    return SysUser.select(SysUser.sys_id, SysUser.password_hash, SysUser.active).where(
-        SysUser.user_name == param("user_name")
-    )
+    return SysUser.select(
+        SysUser.sys_id,
+        SysUser.password_hash,
+        SysUser.active,
+        SysUser.admin,
+        _state(StandInState.fault_rules),
+        _state(StandInState.generation),
+    ).where(SysUser.user_name == param("user_name"))
 
 
 def _digest(password):
@@ -74,13 +85,24 @@ def _could_be_user_name(user_name):
 
 @auth.verify_password
 def verify_password(user_name, password):
+    # The fault check (app/stand_in) may have verified them already in this request.
+    checked = g.get("_checked_credentials")
+    if checked is not None and checked[0] == user_name and checked[1] == password:
+        return checked[2]
+    user = _verify(user_name, password)
+    g._checked_credentials = (user_name, password, user)
+    return user
+
+
+def _verify(user_name, password):
     if not _could_be_user_name(user_name):
         return None
     row = _find_user().execute(user_name=user_name).fetchone()
     if row is None:
         _spend_a_hash_check(password)
         return None
-    sys_id, password_hash, active = row
+    sys_id, password_hash, active, admin, fault_rules, generation = row
+    g.fault_state = (fault_rules or 0, generation or 0)
     digest = _digest(password)
     remembered = _verified.get(user_name)
     if remembered is not None and remembered[0] == password_hash and hmac.compare_digest(remembered[1], digest):
@@ -91,7 +113,7 @@ def verify_password(user_name, password):
             _verified[user_name] = (password_hash, digest)
     if not verified or not active:
         return None
-    return User(sys_id, user_name)
+    return User(sys_id, user_name, bool(admin))
 
 
 @auth.error_handler
@@ -101,3 +123,19 @@ def authentication_failed(status):
 
 def current_user():
     return auth.current_user()
+
+
+def checked_user():
+    """The user request_user found in this request, without a second look
+    at the header; None when none was checked."""
+    checked = g.get("_checked_credentials")
+    return checked[2] if checked is not None else None
+
+
+def request_user():
+    """The user whose credentials this request carries and proves, or None;
+    unlike current_user, also before a view's login_required has run."""
+    credentials = auth.get_auth()
+    if credentials is None:
+        return None
+    return verify_password(credentials.username, credentials.password)

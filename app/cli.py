@@ -21,10 +21,11 @@ def _run(action, *args):
 @user_cli.command("add")
 @click.argument("user_name")
 @password_option
-def add_command(user_name, password):
+@click.option("--admin", is_flag=True, help="May also use the test-support routes (/__stand_in/).")
+def add_command(user_name, password, admin):
     """Add a user who may call the API."""
-    _run(users.add, user_name, password)
-    click.echo(f"Added {user_name}")
+    _run(users.add, user_name, password, None, admin)
+    click.echo(f"Added {user_name}{' (admin)' if admin else ''}")
 
 
 @user_cli.command("passwd")
@@ -54,9 +55,10 @@ def activate_command(user_name):
 
 @user_cli.command("list")
 def list_command():
-    """List the users: name, sys_id, active or not."""
+    """List the users: name, sys_id, active or not, admin or not."""
     for user in users.listing():
-        click.echo(f"{user.user_name}\t{user.sys_id}\t{'active' if user.active else 'inactive'}")
+        flags = ("active" if user.active else "inactive") + ("\tadmin" if user.admin else "")
+        click.echo(f"{user.user_name}\t{user.sys_id}\t{flags}")
 
 
 def init_app(app):

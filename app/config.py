@@ -27,4 +27,13 @@ def from_environment():
         # Seconds a writer waits for SQLite's lock held by another program
         # (the service's own writers queue on a lock file, see db.py).
         "SQLITE_BUSY_TIMEOUT": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "10")),
+        # The routes under /__stand_in/, the request journal and fault rules
+        # (app/stand_in); "off" leaves all three out.
+        "TEST_SUPPORT": os.environ.get("TEST_SUPPORT", "on").strip().lower() not in ("off", "0", "false", "no"),
+        # The newest requests the journal keeps; 0 keeps none.
+        "JOURNAL_SIZE": int(os.environ.get("JOURNAL_SIZE", "1000")),
+        # Bytes of a request or response body a journal entry keeps.
+        "JOURNAL_BODY_LIMIT": int(os.environ.get("JOURNAL_BODY_LIMIT", "65536")),
+        # A seed document (see /__stand_in/seed) applied when the database is new.
+        "SEED_FILE": os.environ.get("SEED_FILE") or None,
     }

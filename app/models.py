@@ -1,9 +1,19 @@
 """The tables, named and shaped as on a ServiceNow instance."""
 from datetime import datetime, timezone
 
-from peewee import SQL, BooleanField, CharField, DateTimeField, IntegerField, Model, TextField
+from peewee import (
+    SQL,
+    AutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    IntegerField,
+    Model,
+    TextField,
+)
 
-from .db import database
+from .db import database, journal_database
 
 ADMIN_SYS_ID = "6816f79cc0a8016401c5a33be04be441"
 
@@ -35,6 +45,9 @@ class SysUser(SysRecord):
     user_name = CharField(max_length=40, unique=True)
     password_hash = CharField(max_length=255)
     active = BooleanField(default=True)
+    # May use the test-support routes under /__stand_in/. Added after the
+    # first release: the database's default too (see short_description).
+    admin = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
 
 
 class SysNumberCounter(Model):
@@ -99,7 +112,72 @@ class SysTableCount(Model):
         legacy_table_names = False
 
 
-MODELS = (SysUser, SysNumberCounter, SysTableCount, Interaction, InteractionJsonBlob, LiveGroupProfile)
+class StandInState(Model):
+    """One row the request path reads with the user (auth.py): how many fault
+    rules are stored, and a generation bumped by every change to them, so a
+    worker knows without a query of its own whether its rules are current."""
+
+    id = IntegerField(primary_key=True)
+    fault_rules = IntegerField(default=0)
+    generation = BigIntegerField(default=0)
+
+    class Meta:
+        database = database
+        table_name = "stand_in_state"
+
+
+class StandInFaultRule(Model):
+    """A fault rule (app/stand_in/faults.py); `hits` and `matches` are
+    counted in the database so that every worker and host shares them."""
+
+    # Rules are checked in the order of their ids: the order they were added.
+    id = AutoField()
+    rule = TextField()
+    times = IntegerField(null=True)
+    skip = IntegerField(default=0)
+    matches = IntegerField(default=0)
+    hits = IntegerField(default=0)
+
+    class Meta:
+        database = database
+        table_name = "stand_in_fault_rule"
+
+
+class StandInRequest(Model):
+    """One entry of the request journal (app/stand_in/journal.py): the
+    columns it is filtered on, and the rest as one JSON document."""
+
+    id = AutoField()
+    # No index: a lookup scans at most the journal's bound, and each index
+    # would be one more page written by every request.
+    transaction_id = CharField(max_length=32)
+    received_at = CharField(max_length=23)
+    method = CharField(max_length=16)
+    path = TextField()
+    status = IntegerField(null=True)
+    user_name = CharField(max_length=40, null=True)
+    # The response format negotiated, for a matcher's `format`.
+    response_format = CharField(max_length=8, null=True)
+    entry = TextField()
+
+    class Meta:
+        database = journal_database
+        table_name = "stand_in_request"
+
+
+# In the order a reset empties them: an interaction before its documents
+# (see app/stand_in/seeding.py).
+MODELS = (
+    SysUser,
+    SysNumberCounter,
+    SysTableCount,
+    Interaction,
+    InteractionJsonBlob,
+    LiveGroupProfile,
+    StandInState,
+    StandInFaultRule,
+    StandInRequest,
+)
 
 # Documents this service stores itself, so it can tell whether one exists.
 DOCUMENT_MODELS = {CONTEXT_TABLE: InteractionJsonBlob, CHANNEL_METADATA_TABLE: LiveGroupProfile}
@@ -107,3 +185,4 @@ DOCUMENT_MODELS = {CONTEXT_TABLE: InteractionJsonBlob, CHANNEL_METADATA_TABLE: L
 
 def seed_counters():
     SysNumberCounter.insert(category="interaction", prefix="IMS", number=0).on_conflict_ignore().execute()
+    StandInState.insert(id=1).on_conflict_ignore().execute()

@@ -18,7 +18,7 @@ def hash_password(password):
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def add(user_name, password, sys_id=None):
+def add(user_name, password, sys_id=None, admin=False):
     # Basic credentials are "name:password": a colon cannot be part of a name.
     if not user_name or len(user_name) > 40 or ":" in user_name or not user_name.isprintable():
         raise UserError("A user name is 1 to 40 printable characters, without ':'")
@@ -31,6 +31,7 @@ def add(user_name, password, sys_id=None):
         sys_id=sys_id or secrets.token_hex(16),
         user_name=user_name,
         password_hash=hash_password(password),
+        admin=admin,
         sys_created_on=now,
         sys_updated_on=now,
     )
@@ -64,9 +65,11 @@ def listing():
 
 def ensure_admin(password=None):
     """On a first start with no users, create `admin`; returns the password
-    when it was generated here, so it can be shown once."""
+    when it was generated here, so it can be shown once. An `admin` made
+    before users had the admin flag is given it."""
     if SysUser.select().exists():
+        SysUser.update(admin=True).where((SysUser.user_name == ADMIN) & ~SysUser.admin).execute()
         return None
     generated = None if password else secrets.token_urlsafe(12)
-    add(ADMIN, password or generated, sys_id=ADMIN_SYS_ID)
+    add(ADMIN, password or generated, sys_id=ADMIN_SYS_ID, admin=True)
     return generated

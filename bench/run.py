@@ -52,6 +52,7 @@ TARGET_OVER_JSON_SERVER = 6.0
 TARGET_P99_MS = 20.0
 TARGET_PREFILLED_OF_EMPTY = 0.90
 TARGET_GROWTH_MB = 10.0
+TARGET_JOURNAL_OF_NONE = 0.90
 TARGET_SOAP_OF_REST = 0.80
 # The Table API's reads, each as a share of the ceiling.
 TARGET_READS = {"Table GET by sys_id": 0.45, "Table list number=…": 0.40, "Table list of 100 (PySNC page)": 0.10}
@@ -339,6 +340,7 @@ class Bench:
         self.memory = None
         self.list_memory = None
         self.json_server_note = None
+        self.journal = None
         # (target, SOAP rate ÷ REST rate) of measure_soap.
         self.soap_shares = []
 
@@ -472,6 +474,8 @@ class Bench:
             self.measure_service(service, "empty")
             self.measure_soap(service, "empty")
             self.check_list_memory(service)
+            if self.args.journal:
+                self.measure_journal()
             if self.args.requests:
                 self.check_memory(service, before)
             if self.args.json_server:
@@ -489,6 +493,29 @@ class Bench:
             if not self.args.keep:
                 shutil.rmtree(self.folder, ignore_errors=True)
         print(self.report(started, load_at_start))
+
+    def measure_journal(self):
+        """JSON create on two new services alike but for the request journal:
+        on (the default) and JOURNAL_SIZE=0, measured in turn, twice each,
+        so that a drift of the machine's load falls on both alike (the main
+        service's table is no longer empty by now)."""
+        servers = {}
+        try:
+            for key, extra in (("on", {}), ("off", {"JOURNAL_SIZE": "0"})):
+                url = f"sqlite:///{os.path.join(self.folder, f'journal-{key}.sqlite3')}"
+                env = {"DATABASE_URL": url, "ADMIN_PASSWORD": self.password, **extra}
+                log_path = os.path.join(self.folder, f"journal-{key}.log")
+                servers[key] = Gunicorn("wsgi:app", ROOT, self.args.workers, env, log_path=log_path)
+            rates = {"on": [], "off": []}
+            for _ in range(2):
+                for key in ("off", "on"):
+                    name = "JSON create, journal on" if key == "on" else "JSON create, JOURNAL_SIZE=0"
+                    rates[key].append(self.run_load(name, "empty", servers[key].port, self.json_create(), count=False))
+        finally:
+            for server in servers.values():
+                server.stop()
+        self.journal = {key: sum(f.rate for f in figures) / len(figures) for key, figures in rates.items()}
+        self.journal["figures"] = rates
 
     def measure_json_server(self):
         server, why_not = JsonServer.start(self.folder)
@@ -526,6 +553,13 @@ class Bench:
             lines.append(
                 f"| {f.name} | {f.table} | {f.rate:.0f} | {f.p50_ms:.2f} | {f.p99_ms:.2f} | {f.errors} | {f.ratio:.2f} |"
             )
+        if self.journal:
+            off = self.journal["off"]
+            lines += ["", "The request journal: JSON create on two new services, measured in turn, twice each (mean req/s):", ""]
+            lines += ["| measurement | req/s | runs | × JOURNAL_SIZE=0 |", "|---|---:|---|---:|"]
+            for key, label in (("off", "JSON create, JOURNAL_SIZE=0"), ("on", "JSON create, journal on (default)")):
+                runs = ", ".join(f"{f.rate:.0f}" for f in self.journal["figures"][key])
+                lines.append(f"| {label} | {self.journal[key]:.0f} | {runs} | {self.journal[key] / off:.2f} |")
         if self.memory:
             before, after, served = self.memory
             lines += ["", f"Worker memory (RSS) over {served:,} requests after warm-up:", ""]
@@ -584,6 +618,13 @@ class Bench:
                         f"{share:.2f}",
                         share >= TARGET_PREFILLED_OF_EMPTY,
                     )
+        if self.journal:
+            share = self.journal["on"] / self.journal["off"]
+            yield (
+                f"JSON create, journal on vs JOURNAL_SIZE=0 ≥ {TARGET_JOURNAL_OF_NONE:.2f} ×",
+                f"{share:.2f}",
+                share >= TARGET_JOURNAL_OF_NONE,
+            )
         if self.memory:
             before, after, served = self.memory
             growth = max(after[pid] - before[pid] for pid in before if pid in after)
@@ -631,6 +672,8 @@ def parse_args(argv=None):
     parser.add_argument("--requests", type=int, default=100_000, help="requests the memory check spans; 0 skips it (100000)")
     parser.add_argument("--json-server", action="store_true", help=f"also measure json-server {JSON_SERVER_VERSION} (npx)")
     parser.add_argument("--generator", choices=("auto", "wrk", "own"), default="auto", help="wrk if installed (auto)")
+    parser.add_argument("--no-journal", dest="journal", action="store_false",
+                        help="skip the journal's measurement (JSON create with and without it)")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, scripts)")
     return parser.parse_args(argv)
 

@@ -14,8 +14,11 @@ import uuid
 import pytest
 
 from app import create_app
-from app.db import database
+from app.db import database, journal_database
 from app.models import MODELS
+
+# A user's project, run by test_pytest_plugin in a pytest of its own.
+collect_ignore = ["plugin_project"]
 
 ADMIN_PASSWORD = "admin-secret"
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -103,6 +106,8 @@ def make_app(database_url, tmp_path):
         if database_url.startswith("postgres"):
             _drop_tables()
         database.close_all()
+        if journal_database.obj is not database.obj:
+            journal_database.close_all()
 
 
 @pytest.fixture

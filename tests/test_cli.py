@@ -60,7 +60,7 @@ def test_deactivate_and_list(app, runner):
     listing = runner.invoke(args=["user", "list"])
     assert listing.exit_code == 0
     assert listing.output == (
-        "admin\t6816f79cc0a8016401c5a33be04be441\tactive\n"
+        "admin\t6816f79cc0a8016401c5a33be04be441\tactive\tadmin\n"
         f"carol\t{carol.sys_id}\tinactive\n"
         f"zoe\t{zoe.sys_id}\tactive\n"
     )

@@ -21,6 +21,10 @@ SETTINGS = (
     "PASSWORD_HASH_METHOD",
     "DATABASE_STARTUP_TIMEOUT",
     "SQLITE_BUSY_TIMEOUT",
+    "TEST_SUPPORT",
+    "JOURNAL_SIZE",
+    "JOURNAL_BODY_LIMIT",
+    "SEED_FILE",
 )
 
 
@@ -41,6 +45,10 @@ def test_the_defaults(environ):
         "PASSWORD_HASH_METHOD": "scrypt",
         "DATABASE_STARTUP_TIMEOUT": 20.0,
         "SQLITE_BUSY_TIMEOUT": 10.0,
+        "TEST_SUPPORT": True,
+        "JOURNAL_SIZE": 1000,
+        "JOURNAL_BODY_LIMIT": 65536,
+        "SEED_FILE": None,
     }
 
 
@@ -51,6 +59,10 @@ def test_every_setting_is_read(environ):
     environ.setenv("PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     environ.setenv("DATABASE_STARTUP_TIMEOUT", "2.5")
     environ.setenv("SQLITE_BUSY_TIMEOUT", "0.25")
+    environ.setenv("TEST_SUPPORT", " Off ")
+    environ.setenv("JOURNAL_SIZE", "0")
+    environ.setenv("JOURNAL_BODY_LIMIT", "10")
+    environ.setenv("SEED_FILE", "seed.json")
     assert from_environment() == {
         "DATABASE_URL": "postgresql://db.example/interactions",
         "ADMIN_PASSWORD": "from-env",
@@ -59,6 +71,10 @@ def test_every_setting_is_read(environ):
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "DATABASE_STARTUP_TIMEOUT": 2.5,
         "SQLITE_BUSY_TIMEOUT": 0.25,
+        "TEST_SUPPORT": False,
+        "JOURNAL_SIZE": 0,
+        "JOURNAL_BODY_LIMIT": 10,
+        "SEED_FILE": "seed.json",
     }
 
 

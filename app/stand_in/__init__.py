@@ -1,0 +1,37 @@
+"""Test support: reset, the request journal, fault rules, seed and
+snapshot, under /__stand_in/ (the team's spec: TEST_SUPPORT.md; the design:
+docs/test-support.md).
+
+The journal and the fault check each hook into every request in one place,
+here; the views under /__stand_in/ are kept apart, in their own blueprint.
+"""
+import logging
+
+from . import faults, journal
+from .seeding import seed_file
+from .views import bp
+
+log = logging.getLogger(__name__)
+
+__all__ = ["init_app", "seed_file"]
+
+
+def init_app(app):
+    """Call after transactions.init_app: the hooks rely on its transaction id."""
+    if not app.config["TEST_SUPPORT"]:
+        log.info("Test support is off (TEST_SUPPORT=off): no /__stand_in/ routes, journal or faults")
+        return
+    log.info("Test support is on: /__stand_in/ for admin users, journal of %d requests", app.config["JOURNAL_SIZE"])
+    app.extensions["stand_in_faults"] = faults.Loaded()
+    app.register_blueprint(bp)
+    # after_request functions run last-registered first. Wanted, on the way
+    # out: faults.after (an `after` effect replaces the answer), then
+    # transactions.finish (headers, log line), then the journal (it sees the
+    # final answer), then faults.cut (a drop, once the entry is committed).
+    after = app.after_request_funcs.setdefault(None, [])
+    if app.config["JOURNAL_SIZE"] > 0:
+        app.before_request(journal.capture)
+        after.insert(0, journal.record)
+    after.insert(0, faults.cut)
+    app.before_request(faults.check)
+    app.after_request(faults.after)

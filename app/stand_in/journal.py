@@ -1,0 +1,248 @@
+"""The request journal: every request to the emulated APIs, one entry each,
+in the database so that every worker and host writes and reads the same.
+
+The entry is written by an after_request hook, once the answer is decided,
+and committed before the server sends it, so a test reads it right after.
+A write that fails is logged and the answer goes out unchanged.
+
+Bound: entries are numbered by the database; a reader only sees the newest
+JOURNAL_SIZE, and each worker deletes the older ones every PRUNE_EVERY of its
+own writes. One INSERT a request, where a DELETE each would double the cost.
+"""
+import logging
+import re
+import time
+
+import orjson
+from flask import current_app, g, request
+from peewee import SQL, fn
+
+from .. import negotiation
+from ..auth import checked_user
+from ..db import compiled_for_journal, database, journal_database, param, single_write
+from ..models import StandInRequest
+from . import scope
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY = 100
+# Headers whose value is a credential: only the scheme is kept.
+SECRET_HEADERS = frozenset(("authorization", "proxy-authorization", "cookie", "set-cookie"))
+# As werkzeug and this module spell them.
+SECRET_NAMES = frozenset(("Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"))
+_writes = 0
+
+
+def mask(name, value):
+    if name.lower() not in SECRET_HEADERS:
+        return value
+    scheme, space, _ = value.strip().partition(" ")
+    return f"{scheme} ***" if space and name.lower() != "cookie" else "***"
+
+
+def _headers(items):
+    headers = {}
+    for name, value in items:
+        if name in SECRET_NAMES:
+            value = mask(name, value)
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
+
+
+# Header names as werkzeug writes them, by WSGI environ key (None: no
+# header), worked out once per key; bounded, as clients choose the names.
+_NAMES = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
+_UNSEEN = object()
+
+
+def _name(key):
+    name = _NAMES.get(key, _UNSEEN)
+    if name is _UNSEEN:
+        name = key[5:].replace("_", "-").title() if key.startswith("HTTP_") else None
+        if len(_NAMES) < 512:
+            _NAMES[key] = name
+    return name
+
+
+def _request_headers(environ):
+    """The request's headers from the WSGI environ, without building
+    werkzeug's Headers object (an empty Content-Type or -Length is none)."""
+    pairs = []
+    for key, value in environ.items():
+        name = _name(key)
+        if name is not None and (value or key.startswith("HTTP_")):
+            pairs.append((name, value))
+    return _headers(pairs)
+
+
+_second = None
+_second_text = ""
+
+
+def _timestamp(moment):
+    """UTC to the millisecond, as `received_at` is written; strftime once a second."""
+    global _second, _second_text
+    second = int(moment)
+    if second != _second:
+        _second, _second_text = second, time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second))
+    return f"{_second_text}.{int((moment - second) * 1000):03d}"
+
+
+def _body(data, limit):
+    """(text, truncated): bytes that are not UTF-8 kept as escapes."""
+    return data[:limit].decode("utf-8", "backslashreplace"), len(data) > limit
+
+
+def capture():
+    """before_request: keeps the body readable after the view has read it.
+
+    The views read it uncached; cached here, they get this copy instead. A
+    body over the limit is left to the view, which refuses it (413)."""
+    if scope.observed(request.path) and (request.content_length or 0) <= (request.max_content_length or 0):
+        try:
+            request.get_data(cache=True)
+        except Exception:  # noqa: BLE001 - the view meets the same error and answers it
+            pass
+
+
+@compiled_for_journal
+def _insert():
+    return StandInRequest.insert(
+        transaction_id=param("transaction_id"),
+        received_at=param("received_at"),
+        method=param("method"),
+        path=param("path"),
+        status=param("status"),
+        user_name=param("user_name"),
+        response_format=param("response_format"),
+        entry=param("entry"),
+    ).returning(StandInRequest.id)
+
+
+@compiled_for_journal
+def _prune():
+    return StandInRequest.delete().where(StandInRequest.id <= param("below"))
+
+
+def record(response):
+    """after_request, the last one: one entry for this request."""
+    if not scope.observed(request.path):
+        return response
+    try:
+        _write(response)
+    except Exception:  # noqa: BLE001 - the journal never fails a request
+        log.exception("transaction %s: could not write the journal entry", g.get("transaction_id", "-"))
+    return response
+
+
+def _write(response):
+    global _writes
+    req = request._get_current_object()
+    environ = req.environ
+    context = g._get_current_object()
+    config = current_app.config
+    limit = config["JOURNAL_BODY_LIMIT"]
+    elapsed = time.perf_counter() - context.started
+    # Whose credentials this request proved, also where no view asked for
+    # them (a 404): the fault check, run before, looked.
+    user = checked_user()
+    user_name = user.user_name if user else None
+    fault = context.get("fault")
+    status = response.status_code
+    if fault is not None and fault.dropped:
+        status = fault.status_before_cut
+    cached = getattr(req, "_cached_data", None)
+    request_body, request_cut = _body(cached, limit) if cached else ("", False)
+    response_body, response_cut = _body(b"" if response.is_streamed else response.get_data(), limit)
+    entry = {
+        "transaction_id": context.transaction_id,
+        "received_at": _timestamp(time.time() - elapsed),
+        "method": req.method,
+        "path": req.path,
+        "query": environ.get("QUERY_STRING", ""),
+        "user": user_name,
+        "status": status,
+        "duration_ms": round(elapsed * 1000, 1),
+        "request": {"headers": _request_headers(environ), "body": request_body, "body_truncated": request_cut},
+        "response": {
+            "headers": _headers(response.headers.items()),
+            "body": response_body,
+            "body_truncated": response_cut,
+        },
+        "fault": fault.rule_id if fault is not None else None,
+    }
+    # One statement, committed by itself: no BEGIN/COMMIT round trips.
+    with single_write(journal_database):
+        new_id = _insert().execute(
+            transaction_id=entry["transaction_id"],
+            received_at=entry["received_at"],
+            method=entry["method"][:16],
+            path=entry["path"],
+            status=status,
+            user_name=user_name,
+            response_format=context.get("response_format") or negotiation.response_format(environ.get("HTTP_ACCEPT")),
+            entry=orjson.dumps(entry).decode(),
+        ).fetchone()[0]
+    _writes += 1
+    if _writes % PRUNE_EVERY == 0:
+        with single_write(journal_database):
+            _prune().execute(below=new_id - config["JOURNAL_SIZE"])
+
+
+def _newest():
+    """The entries within the bound, newest first."""
+    newest = StandInRequest.select(fn.MAX(StandInRequest.id))
+    size = current_app.config["JOURNAL_SIZE"]
+    return (
+        StandInRequest.select()
+        .where(StandInRequest.id > fn.COALESCE(newest, SQL("0")) - size)
+        .order_by(StandInRequest.id.desc())
+    )
+
+
+def matching(match, since=None):
+    """The entries that a matcher (schemas.JournalMatchSchema) matches,
+    newest first. The path is a regular expression, searched in Python:
+    the journal is small and the engines' regex dialects differ."""
+    query = _newest()
+    if "method" in match:
+        query = query.where(StandInRequest.method == match["method"])
+    if "status" in match:
+        query = query.where(StandInRequest.status == match["status"])
+    if "user" in match:
+        query = query.where(StandInRequest.user_name == match["user"])
+    if "format" in match:
+        query = query.where(StandInRequest.response_format == match["format"])
+    if since is not None:
+        query = query.where(StandInRequest.received_at >= since)
+    rows = query.select(StandInRequest.path, StandInRequest.entry).tuples()
+    pattern = re.compile(match["path"]) if "path" in match else None
+    return [orjson.loads(entry) for path, entry in rows if pattern is None or pattern.search(path)]
+
+
+def find(transaction_id):
+    row = _newest().select(StandInRequest.entry).where(StandInRequest.transaction_id == transaction_id).tuples().first()
+    return orjson.loads(row[0]) if row else None
+
+
+def wait(match, count, timeout_ms):
+    """The matching entries as soon as there are `count`, or (False, how
+    many there were) when the time runs out. Polls: the entries may come
+    from any worker or host, which nothing here would hear of."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        entries = matching(match)
+        if len(entries) >= count:
+            return True, entries
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False, len(entries)
+        # Handing the connections back between polls keeps the pools free.
+        for proxy in (database, journal_database):
+            if not proxy.is_closed():
+                proxy.close()
+        time.sleep(min(0.05, remaining))
+
+
+def clear():
+    return StandInRequest.delete().execute()

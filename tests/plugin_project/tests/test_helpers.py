@@ -1,0 +1,54 @@
+import sys
+
+import pytest
+import requests
+
+CHANNEL = "28a59893873103002ae97e2526cb0b5d"
+
+
+def test_our_app_is_ours_and_the_service_was_not_imported_here(stand_in):
+    import app
+
+    assert app.OWNER == "the user's project"
+    assert "app.stand_in" not in sys.modules
+
+
+def test_a_test_leaves_an_interaction(stand_in):
+    created = stand_in.session.post(stand_in.base_url + "/api/now/interaction", json={"channel": CHANNEL})
+    assert created.json()["result"]["number"] == "IMS0000001"
+
+
+def test_the_next_test_starts_clean(stand_in):
+    # The previous test's interaction and journal are gone.
+    assert stand_in.requests() == []
+    created = stand_in.session.post(stand_in.base_url + "/api/now/interaction", json={"channel": CHANNEL})
+    assert created.json()["result"]["number"] == "IMS0000001"
+
+
+def test_requests_count_and_wait_for(stand_in):
+    stand_in.session.post(stand_in.base_url + "/api/now/interaction", json={"channel": CHANNEL})
+    stand_in.session.get(stand_in.base_url + "/nowhere")
+    [entry] = stand_in.requests(path="^/nowhere")
+    assert (entry["method"], entry["status"], entry["user"]) == ("GET", 404, "admin")
+    assert stand_in.count(method="POST", status=201) == 1
+    assert [e["status"] for e in stand_in.wait_for(count=2, timeout=1)] == [404, 201]
+    with pytest.raises(AssertionError, match="2 of 3 matching requests within 100 ms"):
+        stand_in.wait_for(count=3, timeout=0.1)
+
+
+def test_fault_is_removed_when_the_block_ends(stand_in):
+    url = stand_in.base_url + "/api/now/interaction"
+    with stand_in.fault(effect={"type": "drop", "mode": "reset"}) as rule:
+        with pytest.raises(requests.ConnectionError):
+            requests.post(url, json={"channel": CHANNEL}, auth=stand_in.auth)
+        assert stand_in.faults()[0]["id"] == rule["id"]
+    assert stand_in.faults() == []
+    assert requests.post(url, json={"channel": CHANNEL}, auth=stand_in.auth).status_code == 201
+
+
+def test_seed_and_reset(stand_in):
+    seeded = stand_in.seed(users=[{"user_name": "svc", "password": "pw"}], interactions=[{"channel": CHANNEL}])
+    assert len(seeded["interactions"]) == 1
+    svc = requests.post(stand_in.base_url + "/api/now/interaction", json={"channel": CHANNEL}, auth=("svc", "pw"))
+    assert svc.json()["result"]["number"] == "IMS0000002"
+    assert stand_in.reset(scope="all")["sys_user"] == 1

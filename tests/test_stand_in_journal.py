@@ -1,0 +1,248 @@
+"""The request journal (TEST_SUPPORT.md §3), through HTTP."""
+import base64
+import threading
+
+import pytest
+
+from conftest import CHANNEL, basic, failure
+
+
+def entries(client, headers, **filters):
+    response = client.get("/__stand_in/requests", query_string=filters, headers=headers)
+    assert response.status_code == 200, response.data
+    return response
+
+
+def test_an_entry_holds_the_request_and_its_answer_with_secrets_masked(client, admin_auth):
+    created = client.post(
+        "/api/now/interaction?x=1",
+        json={"channel": CHANNEL},
+        headers={**admin_auth, "Proxy-Authorization": "Digest username=x", "Accept": "application/json"},
+    )
+    response = entries(client, admin_auth)
+    assert response.headers["X-Total-Count"] == "1"
+    [entry] = response.json["result"]
+    transaction_id = created.headers["X-Transaction-ID"]
+    assert entry["received_at"][:2] == "20" and len(entry["received_at"]) == 23
+    assert isinstance(entry["duration_ms"], float)
+    assert entry["request"]["headers"]["Authorization"] == "Basic ***"
+    assert entry["request"]["headers"]["Proxy-Authorization"] == "Digest ***"
+    assert entry["response"]["headers"]["X-Transaction-ID"] == transaction_id
+    assert entry == {
+        "transaction_id": transaction_id,
+        "received_at": entry["received_at"],
+        "method": "POST",
+        "path": "/api/now/interaction",
+        "query": "x=1",
+        "user": "admin",
+        "status": 201,
+        "duration_ms": entry["duration_ms"],
+        "request": {
+            "headers": entry["request"]["headers"],
+            "body": '{"channel": "28a59893873103002ae97e2526cb0b5d"}',
+            "body_truncated": False,
+        },
+        "response": {
+            "headers": dict(created.headers),
+            "body": created.get_data(as_text=True),
+            "body_truncated": False,
+        },
+        "fault": None,
+    }
+    one = client.get(f"/__stand_in/requests/{transaction_id}", headers=admin_auth)
+    assert (one.status_code, one.json) == (200, {"result": entry})
+
+
+def test_no_credential_is_ever_stored(client, admin_auth):
+    token = base64.b64encode(b"admin:admin-secret").decode()
+    client.post("/api/now/interaction", json={"channel": CHANNEL}, headers={"Authorization": f"Basic {token}"})
+    client.post("/api/now/interaction", json={"channel": CHANNEL}, headers={"Proxy-Authorization": f"Basic {token}"})
+    client.post("/api/now/interaction", json={"channel": CHANNEL}, headers={"Authorization": "Bearer sometoken"})
+    text = entries(client, admin_auth).get_data(as_text=True)
+    for secret in (token, "admin-secret", "sometoken"):
+        assert secret not in text
+    assert text.count('"Basic ***"') == 2 and text.count('"Bearer ***"') == 1
+
+
+def test_cookies_are_masked_whole():
+    from app.stand_in.journal import mask
+
+    assert mask("Cookie", "session=abc; Basic x") == "***"
+    assert mask("authorization", "Basic YWRtaW4=") == "Basic ***"
+    assert mask("Authorization", "YWRtaW4=") == "***"
+    assert mask("Accept", "text/xml") == "text/xml"
+
+
+def test_every_request_is_journaled_whatever_its_status_but_health_openapi_and_stand_in(client, admin_auth):
+    client.post("/api/now/interaction", json={"channel": CHANNEL})  # 401
+    client.get("/nowhere", headers=admin_auth)  # 404
+    client.post("/api/now/interaction", data="{", headers=admin_auth)  # 400
+    client.get("/health")
+    client.get("/api/now/doc/openapi.json")
+    client.get("/__stand_in/faults", headers=admin_auth)
+    response = entries(client, admin_auth)
+    assert [(e["method"], e["path"], e["status"], e["user"]) for e in response.json["result"]] == [
+        ("POST", "/api/now/interaction", 400, "admin"),
+        ("GET", "/nowhere", 404, "admin"),
+        ("POST", "/api/now/interaction", 401, None),
+    ]
+    assert response.json["result"][2]["request"]["body"] == '{"channel": "28a59893873103002ae97e2526cb0b5d"}'
+
+
+def test_filters_paging_count_and_clear(client, admin_auth, runner):
+    runner.invoke(args=["user", "add", "carol", "--password", "pw"])
+    carol = basic("carol", "pw")
+    first = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth).json["result"]
+    client.post(f"/api/now/interaction/{first['sys_id']}/close", headers={**carol, "Accept": "application/xml"})
+    client.post("/api/now/interaction", json={}, headers=carol)
+    since = entries(client, admin_auth).json["result"][0]["received_at"]
+
+    def paths(**filters):
+        response = entries(client, admin_auth, **filters)
+        return [(e["path"][-6:], e["status"]) for e in response.json["result"]], response.headers["X-Total-Count"]
+
+    assert paths(user="carol") == ([("action", 400), ("/close", 200)], "2")
+    assert paths(path="/close$") == ([("/close", 200)], "1")
+    assert paths(status=201) == ([("action", 201)], "1")
+    assert paths(method="post", limit=1, offset=1) == ([("/close", 200)], "3")
+    assert paths(since=since) == ([("action", 400)], "1")
+
+    def count(**match):
+        response = client.post("/__stand_in/requests/count", json=match, headers=admin_auth)
+        assert response.status_code == 200
+        return response.json["result"]["count"]
+
+    assert count() == 3
+    assert count(format="xml") == 1
+    assert count(user="carol", status=400, method="POST", path="interaction$") == 1
+    cleared = client.delete("/__stand_in/requests", headers=admin_auth)
+    assert (cleared.status_code, cleared.json) == (200, {"result": {"deleted": 3}})
+    assert count() == 0
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ({"limit": "x"}, "limit: Must be a whole number."),
+        ({"status": "ok"}, "status: Not a valid integer."),
+        ({"path": "("}, "path: Not a valid regular expression: missing ), unterminated subpattern at position 0."),
+        ({"colour": "red"}, "colour: Unknown parameter."),
+    ],
+)
+def test_bad_filters_are_a_400_naming_them(client, admin_auth, query, message):
+    response = client.get("/__stand_in/requests", query_string=query, headers=admin_auth)
+    assert (response.status_code, response.json) == (400, failure(message))
+
+
+def test_an_unknown_transaction_is_a_404(client, admin_auth):
+    response = client.get("/__stand_in/requests/0123456789abcdef", headers=admin_auth)
+    assert (response.status_code, response.json) == (
+        404,
+        failure("No Record found", "No request 0123456789abcdef in the journal"),
+    )
+
+
+def test_bodies_are_cut_at_the_limit_and_bytes_that_are_not_utf8_kept_as_escapes(make_app, admin_auth):
+    client = make_app(JOURNAL_BODY_LIMIT=8).test_client()
+    client.post("/api/now/interaction", data=b'{"a":"\xff\xfe"}', headers={**admin_auth, "Content-Type": "application/json"})
+    [entry] = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
+    assert entry["request"]["body"] == '{"a":"\\xff\\xfe'
+    assert entry["request"]["body_truncated"] is True
+    assert entry["response"]["body_truncated"] is True
+    assert len(entry["response"]["body"]) == 8
+
+
+def test_the_journal_keeps_the_newest_journal_size_entries(make_app, admin_auth, monkeypatch):
+    from app.stand_in import journal
+
+    monkeypatch.setattr(journal, "PRUNE_EVERY", 4)
+    client = make_app(JOURNAL_SIZE=3).test_client()
+    for n in range(10):
+        client.get(f"/nowhere/{n}", headers=admin_auth)
+    response = entries(client, admin_auth)
+    assert [e["path"] for e in response.json["result"]] == ["/nowhere/9", "/nowhere/8", "/nowhere/7"]
+    from app.models import StandInRequest
+
+    # Pruned every 4 writes of this worker: never more than 3 + 4 rows.
+    assert StandInRequest.select().count() <= 7
+
+
+def test_on_sqlite_the_journal_is_a_file_of_its_own_beside_the_database(make_app, tmp_path, admin_auth):
+    import sqlite3
+
+    path = tmp_path / "own.sqlite3"
+    client = make_app(DATABASE_URL=f"sqlite:///{path}").test_client()
+    client.get("/nowhere", headers=admin_auth)
+    with sqlite3.connect(f"{path}-stand-in") as journal_file:
+        assert journal_file.execute("SELECT method, path, status FROM stand_in_request").fetchall() == [("GET", "/nowhere", 404)]
+        assert journal_file.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    with sqlite3.connect(path) as service_file:
+        assert service_file.execute("SELECT name FROM sqlite_master WHERE name = 'stand_in_request'").fetchall() == []
+    # A restart finds it as it was.
+    client = make_app(DATABASE_URL=f"sqlite:///{path}").test_client()
+    assert [e["path"] for e in entries(client, admin_auth).json["result"]] == ["/nowhere"]
+
+
+def test_journal_size_0_keeps_no_journal(make_app, admin_auth):
+    client = make_app(JOURNAL_SIZE=0).test_client()
+    client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
+    assert entries(client, admin_auth).json == {"result": []}
+
+
+def test_a_failing_journal_write_never_fails_the_request(client, admin_auth, monkeypatch, caplog):
+    from app.stand_in import journal
+
+    def broken():
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(journal, "_insert", broken)
+    response = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
+    assert response.status_code == 201
+    assert "could not write the journal entry" in caplog.text
+
+
+def test_wait_answers_as_soon_as_the_count_is_reached(app, admin_auth):
+    waiter, sender = app.test_client(), app.test_client()
+    answers = {}
+
+    def wait():
+        answers["wait"] = waiter.post(
+            "/__stand_in/requests/wait",
+            json={"match": {"path": "/close$"}, "count": 2, "timeout_ms": 20000},
+            headers=admin_auth,
+        )
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    for _ in range(2):
+        sender.post("/api/now/interaction/0123/close", headers=admin_auth)
+    thread.join(30)
+    response = answers["wait"]
+    assert response.status_code == 200
+    assert [(e["path"], e["status"]) for e in response.json["result"]] == [("/api/now/interaction/0123/close", 404)] * 2
+
+
+def test_wait_times_out_with_a_408_giving_the_count(client, admin_auth):
+    client.get("/nowhere", headers=admin_auth)
+    response = client.post(
+        "/__stand_in/requests/wait", json={"match": {"path": "^/nowhere"}, "count": 2, "timeout_ms": 0}, headers=admin_auth
+    )
+    assert (response.status_code, response.json) == (
+        408,
+        failure("Request Timeout", "1 of 2 matching requests within 0 ms"),
+    )
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"timeout_ms": 25001}, "timeout_ms: Must be greater than or equal to 0 and less than or equal to 25000."),
+        ({"timeout_ms": -1}, "timeout_ms: Must be greater than or equal to 0 and less than or equal to 25000."),
+        ({"count": 0}, "count: Must be greater than or equal to 1."),
+        ({"match": {"colour": "red"}}, "match.colour: Unknown field."),
+        ({"match": {"status": "201"}}, "match.status: Not a valid integer."),
+    ],
+)
+def test_wait_refuses_a_bad_body(client, admin_auth, body, message):
+    response = client.post("/__stand_in/requests/wait", json=body, headers=admin_auth)
+    assert (response.status_code, response.json) == (400, failure(message))

@@ -1,0 +1,175 @@
+"""Seed, snapshot and SEED_FILE (TEST_SUPPORT.md §5)."""
+import json
+
+import pytest
+
+from conftest import ADMIN_PASSWORD, CHANNEL, QUEUE, basic, failure
+
+SYS_ID = "0123456789abcdef0123456789abcdef"
+
+
+def seed(client, headers, body):
+    return client.post("/__stand_in/seed", json=body, headers=headers)
+
+
+def table(client, headers, sys_id):
+    """An interaction and its documents, as a snapshot shows them."""
+    tables = client.get("/__stand_in/snapshot", headers=headers).json["tables"]
+    [row] = [r for r in tables["interaction"] if r["sys_id"] == sys_id]
+    documents = {
+        name: next(d["value"] for d in tables[row[f"{name}_table"]] if d["sys_id"] == row[f"{name}_document"])
+        for name in ("context", "channel_metadata")
+    }
+    return row, documents
+
+
+def test_seed_creates_users_and_interactions_keeping_sys_ids_and_numbers(client, admin_auth):
+    response = seed(
+        client,
+        admin_auth,
+        {
+            "users": [{"user_name": "svc", "password": "svc-pw"}, {"user_name": "ops", "password": "ops-pw", "admin": True}],
+            "interactions": [
+                {"channel": CHANNEL},
+                {"sys_id": SYS_ID, "number": "IMS0000041", "channel": CHANNEL, "queue": QUEUE, "context": {"k": "v"}},
+                {"channel": CHANNEL, "state": "closed_complete", "short_description": "done"},
+            ],
+        },
+    )
+    assert response.status_code == 201, response.data
+    result = response.json["result"]
+    assert len(result["users"]) == 2 and len(result["interactions"]) == 3
+    assert result["interactions"][1] == SYS_ID
+    row, documents = table(client, admin_auth, SYS_ID)
+    assert (row["number"], row["state"], row["queue"]) == ("IMS0000041", "queued", QUEUE)
+    assert documents == {"context": '{"k":"v"}', "channel_metadata": "{}"}
+    first, _ = table(client, admin_auth, result["interactions"][0])
+    closed, _ = table(client, admin_auth, result["interactions"][2])
+    # The counter moved past the number given before the others were numbered.
+    assert (first["number"], closed["number"]) == ("IMS0000042", "IMS0000043")
+    assert closed["closed_by"] == "6816f79cc0a8016401c5a33be04be441" and closed["closed_at"]
+    created = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=basic("svc", "svc-pw"))
+    assert created.json["result"]["number"] == "IMS0000044"
+    assert client.get("/__stand_in/faults", headers=basic("ops", "ops-pw")).status_code == 200
+    assert client.get("/__stand_in/faults", headers=basic("svc", "svc-pw")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "body, detail",
+    [
+        ({"users": [{"user_name": "admin", "password": "x"}]}, "Nothing was created: user_name admin exists"),
+        ({"interactions": [{"channel": CHANNEL, "number": "IMS0000001"}]}, "Nothing was created: number IMS0000001 exists"),
+        ({"interactions": [{"channel": CHANNEL, "sys_id": SYS_ID}]}, f"Nothing was created: sys_id {SYS_ID} exists"),
+        (
+            {"users": [{"user_name": "a", "password": "x"}, {"user_name": "a", "password": "y"}]},
+            "Nothing was created: user_name a is given twice",
+        ),
+    ],
+)
+def test_a_clash_is_a_409_and_nothing_is_created(client, admin_auth, body, detail):
+    assert seed(client, admin_auth, {"interactions": [{"channel": CHANNEL, "sys_id": SYS_ID}]}).status_code == 201
+    before = client.get("/__stand_in/snapshot", headers=admin_auth).json
+    response = seed(client, admin_auth, {**body, "interactions": body.get("interactions", []) + [{"channel": CHANNEL}]})
+    assert (response.status_code, response.json) == (409, failure("Conflict", detail))
+    assert client.get("/__stand_in/snapshot", headers=admin_auth).json == before
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"users": [{"user_name": "a:b", "password": "x"}]}, "users.0.user_name: Must be 1 to 40 printable characters, without ':'."),
+        ({"users": [{"user_name": "a"}]}, "users.0.password: Missing data for required field."),
+        ({"interactions": [{}]}, "interactions.0.channel: Missing data for required field."),
+        ({"interactions": [{"channel": CHANNEL, "state": "gone"}]}, "interactions.0.state: Must be one of: new, queued, work_in_progress, on_hold, wrap_up, closed_complete, closed_abandoned."),
+        ({"interactions": [{"channel": CHANNEL, "sys_id": "x"}]}, "interactions.0.sys_id: Must be 32 hex digits."),
+        ({"interactions": [{"channel": CHANNEL, "context": []}]}, "interactions.0.context: Not a valid mapping type."),
+        ({"groups": []}, "groups: Unknown field."),
+    ],
+)
+def test_an_invalid_seed_is_a_400_naming_the_field(client, admin_auth, body, message):
+    response = seed(client, admin_auth, body)
+    assert (response.status_code, response.json) == (400, failure(message))
+
+
+def test_a_snapshot_goes_out_and_back_in_and_holds_no_password_hash(client, admin_auth):
+    seed(client, admin_auth, {"users": [{"user_name": "svc", "password": "svc-pw"}],
+                              "interactions": [{"channel": CHANNEL, "context": {"a": 1}}, {"channel": CHANNEL}]})  # fmt: skip
+    response = client.get("/__stand_in/snapshot", headers=admin_auth)
+    assert response.status_code == 200
+    document = response.json
+    text = response.get_data(as_text=True)
+    assert "password" not in text and "svc-pw" not in text and ADMIN_PASSWORD not in text
+    assert document["format"] == 1
+    assert [u["user_name"] for u in document["users"]] == ["admin", "svc"]
+    assert sorted(document["tables"]) == ["interaction", "interaction_json_blob", "live_group_profile"]
+    assert len(document["tables"]["interaction"]) == 2
+    client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
+    restored = client.post("/__stand_in/snapshot", json=document, headers=admin_auth)
+    assert (restored.status_code, restored.json) == (
+        200,
+        {"result": {"restored": {"interaction": 2, "interaction_json_blob": 2, "live_group_profile": 2}}},
+    )
+    assert client.get("/__stand_in/snapshot", headers=admin_auth).json == document
+    # Numbering goes on after the highest number restored.
+    again = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
+    assert again.json["result"]["number"] == "IMS0000003"
+
+
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ({}, "format: Missing data for required field.; tables: Missing data for required field."),
+        (
+            {"format": 2, "tables": {"interaction": [], "interaction_json_blob": [], "live_group_profile": []}},
+            "format: Must be equal to 1.",
+        ),
+        (
+            {"format": 1, "tables": {"interaction": [], "interaction_json_blob": []}},
+            "tables.live_group_profile: Missing data for required field.",
+        ),
+        (
+            {"format": 1, "tables": {"interaction": [{"sys_id": "x"}], "interaction_json_blob": [], "live_group_profile": []}},
+            "tables.interaction.0.number: Missing data for required field.; "
+            "tables.interaction.0.state: Missing data for required field.; "
+            "tables.interaction.0.channel: Missing data for required field.",
+        ),
+    ],
+)
+def test_a_body_that_is_no_snapshot_is_a_400_and_changes_nothing(client, admin_auth, document, message):
+    seed(client, admin_auth, {"interactions": [{"channel": CHANNEL}]})
+    before = client.get("/__stand_in/snapshot", headers=admin_auth).json
+    response = client.post("/__stand_in/snapshot", json=document, headers=admin_auth)
+    assert (response.status_code, response.json) == (400, failure(message))
+    assert client.get("/__stand_in/snapshot", headers=admin_auth).json == before
+
+
+def test_a_snapshot_with_a_sys_id_twice_is_a_400_and_changes_nothing(client, admin_auth):
+    seed(client, admin_auth, {"interactions": [{"channel": CHANNEL}]})
+    before = client.get("/__stand_in/snapshot", headers=admin_auth).json
+    document = json.loads(json.dumps(before))
+    document["tables"]["interaction_json_blob"] *= 2
+    response = client.post("/__stand_in/snapshot", json=document, headers=admin_auth)
+    assert response.status_code == 400
+    assert response.json["error"]["message"] == "Invalid snapshot: nothing was changed"
+    assert client.get("/__stand_in/snapshot", headers=admin_auth).json == before
+
+
+def test_seed_file_is_applied_once_when_the_database_is_new(make_app, tmp_path, admin_auth):
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps({"users": [{"user_name": "svc", "password": "pw"}],
+                                "interactions": [{"channel": CHANNEL, "number": "IMS0000100"}]}))  # fmt: skip
+    url = f"sqlite:///{tmp_path / 'seeded.sqlite3'}"
+    client = make_app(DATABASE_URL=url, SEED_FILE=str(path)).test_client()
+    numbers = lambda c: [r["number"] for r in c.get("/__stand_in/snapshot", headers=admin_auth).json["tables"]["interaction"]]  # noqa: E731
+    assert numbers(client) == ["IMS0000100"]
+    # A restart on the same database does not seed again.
+    client = make_app(DATABASE_URL=url, SEED_FILE=str(path)).test_client()
+    assert numbers(client) == ["IMS0000100"]
+    assert client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=basic("svc", "pw")).status_code == 201
+
+
+def test_a_bad_seed_file_stops_the_start_saying_why(make_app, tmp_path):
+    path = tmp_path / "seed.json"
+    path.write_text('{"users": [{"user_name": "svc"}]}')
+    with pytest.raises(RuntimeError, match="SEED_FILE .*seed.json: users.0.password: Missing data for required field."):
+        make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}", SEED_FILE=str(path))
