@@ -36,11 +36,13 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # half-written, and nothing answered is lost.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 
-# The request line and headers are bounded before the app sees them (these
-# are gunicorn's defaults, made explicit so that they are a decision): a
-# sys_id is 32 characters, and no client of this API needs more. gunicorn
-# answers a request over them itself, with a plain 414 or 431.
-limit_request_line = 4094
+# The request line and headers are bounded before the app sees them. The
+# line takes gunicorn's highest bounded value: Table API clients put long
+# encoded queries in it (PySNC asks for sys_idIN with a list of ids, and
+# moves to the Batch API only past ~10,000 characters). The header limits
+# are gunicorn's defaults, made explicit so that they are a decision.
+# gunicorn answers a request over them itself, with a plain 414 or 431.
+limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
 

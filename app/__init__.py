@@ -4,9 +4,10 @@ import sys
 
 from flask import Flask
 
-from . import cli, db, errors, health, interactions, openapi, stand_in, transactions, users
+from . import cli, db, errors, health, interactions, openapi, stand_in, table, transactions, users
 from .config import from_environment
 from .models import MODELS, SysUser, seed_counters
+from .records import counts
 
 
 def create_app(config=None):
@@ -22,6 +23,7 @@ def create_app(config=None):
 
     def seed():
         seed_counters()
+        counts.install()
         new = not SysUser.select().exists()
         generated = users.ensure_admin(app.config["ADMIN_PASSWORD"])
         if new and app.config["SEED_FILE"]:
@@ -41,6 +43,7 @@ def create_app(config=None):
     transactions.init_app(app)
     stand_in.init_app(app)
     app.register_blueprint(interactions.bp)
+    table.init_app(app)
     app.register_blueprint(health.bp)
     openapi.init_app(app)
     cli.init_app(app)

@@ -244,7 +244,9 @@ def _add_missing_columns(model):
             continue
         context = database.get_sql_context()
         column_sql, _ = context.sql(field.ddl(context)).query()
-        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {column_sql} DEFAULT {_sql_literal(field.default)}')
+        if " DEFAULT " not in column_sql:
+            column_sql += f" DEFAULT {_sql_literal(field.default)}"
+        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {column_sql}')
         log.warning("Added column %s.%s to the existing database", table, field.column_name)
 
 

@@ -2,6 +2,7 @@
 from datetime import datetime, timezone
 
 from peewee import (
+    SQL,
     AutoField,
     BigIntegerField,
     BooleanField,
@@ -65,7 +66,9 @@ class Interaction(SysRecord):
     state = CharField(max_length=40)
     channel = CharField(max_length=32)
     queue = CharField(max_length=32, default="")
-    short_description = CharField(max_length=160, default="")
+    # Added after the first release: its default is the database's too, so
+    # that rows written by an older release (another host, mid-upgrade) get it.
+    short_description = CharField(max_length=160, default="", constraints=[SQL("DEFAULT ''")])
     context_table = CharField(max_length=80, default="")
     context_document = CharField(max_length=32, default="")
     channel_metadata_table = CharField(max_length=80, default="")
@@ -94,6 +97,18 @@ class LiveGroupProfile(SysRecord):
 
     class Meta:
         table_name = CHANNEL_METADATA_TABLE
+
+
+class SysTableCount(Model):
+    """How many rows a table holds, kept by triggers (records/counts.py), so
+    that counting a whole table reads one row instead of scanning it."""
+
+    name = CharField(max_length=80, primary_key=True)
+    count = IntegerField()
+
+    class Meta:
+        database = database
+        legacy_table_names = False
 
 
 class StandInState(Model):
@@ -154,6 +169,7 @@ class StandInRequest(Model):
 MODELS = (
     SysUser,
     SysNumberCounter,
+    SysTableCount,
     Interaction,
     InteractionJsonBlob,
     LiveGroupProfile,

@@ -8,6 +8,7 @@ import codecs
 from functools import lru_cache
 
 from werkzeug.datastructures import MIMEAccept
+from flask import g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_accept_header, parse_options_header
 
@@ -94,3 +95,12 @@ def request_data(request):
         return serialization.read(body, fmt, charset)
     except serialization.UnreadableBody as error:
         raise errors.APIError(400, "Exception while reading request", str(error)) from None
+
+
+def negotiate():
+    """Before a route of the REST APIs: the response format (406 when none
+    is acceptable) and the body's size, refused before it is read, also on
+    routes that ignore the body."""
+    g.response_format = require_response_format(request.headers.get("Accept"))
+    if (request.content_length or 0) > request.max_content_length:
+        raise RequestEntityTooLarge()

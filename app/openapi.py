@@ -19,6 +19,7 @@ from .interactions.schemas import (
     UpdateSchema,
 )
 from .serialization import CONTENT_TYPES, JSON
+from .table import openapi as table_openapi
 
 PATH = "/api/now/doc/openapi.json"
 
@@ -82,11 +83,11 @@ def build():
     """The document, as a dict."""
     plugin = MarshmallowPlugin()
     spec = APISpec(
-        title="Interaction Management API",
+        title="Interaction Management API and Table API",
         version="1",
         openapi_version="3.0.3",
         plugins=[plugin],
-        info={"description": "A stand-in for ServiceNow's Interaction Management REST API."},
+        info={"description": "A stand-in for ServiceNow's Interaction Management REST API and its Table API."},
     )
     plugin.converter.add_attribute_function(_map_property)
     spec.components.security_scheme("basicAuth", {"type": "http", "scheme": "basic"})
@@ -119,6 +120,7 @@ def build():
             f"{prefix}/interaction/{{interaction_id}}/close",
             operations={"post": _operation("Close an interaction", "200", "Closed", parameters=[interaction_id])},
         )
+    table_openapi.add_to(spec)
     spec.path(
         PATH,
         operations={

@@ -122,3 +122,15 @@ def insert_interactions(database_url, count, user_sys_id, user_name="admin", ope
     database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     database.close()
     return returned, time.perf_counter() - started
+
+
+def sample(database_url, count):
+    """(sys_id, number) of up to `count` stored interactions, from a random
+    place in the sys_id index: what the read measurements ask for."""
+    connect(database_url)
+    start = os.urandom(16).hex()
+    query = Interaction.select(Interaction.sys_id, Interaction.number).order_by(Interaction.sys_id).limit(count)
+    rows = list(query.where(Interaction.sys_id >= start).tuples())
+    rows += list(query.where(Interaction.sys_id < start).limit(count - len(rows)).tuples())
+    database.close()
+    return rows

@@ -52,6 +52,14 @@ TARGET_P99_MS = 20.0
 TARGET_PREFILLED_OF_EMPTY = 0.90
 TARGET_GROWTH_MB = 10.0
 TARGET_JOURNAL_OF_NONE = 0.90
+# The Table API's reads, each as a share of the ceiling.
+TARGET_READS = {"Table GET by sys_id": 0.45, "Table list number=…": 0.40, "Table list of 100 (PySNC page)": 0.10}
+# What PySNC sends with every list: display values and values, no links, no Link header, pages of 100.
+PYSNC_PARAMETERS = (
+    "sysparm_display_value=all&sysparm_exclude_reference_link=true"
+    "&sysparm_suppress_pagination_header=true&sysparm_limit=100&sysparm_offset=0"
+)
+TABLE_PATH = "/api/now/table/interaction"
 
 
 @dataclass
@@ -328,6 +336,7 @@ class Bench:
         self.figures = []
         self.ceilings = []
         self.memory = None
+        self.list_memory = None
         self.json_server_note = None
         self.journal = None
 
@@ -364,11 +373,24 @@ class Bench:
         headers = {**self.auth, "Accept": "application/json"}
         return Load("POST", headers, b"", paths, 200)
 
+    def read_loads(self):
+        """The Table API's reads as clients send them, over stored interactions."""
+        rows = prefill.sample(self.database_url, 5000)
+        headers = {**self.auth, "Accept": "application/json"}
+        by_number = [f"{TABLE_PATH}?sysparm_query=number%3D{number}%5EORDERBYsys_id&{PYSNC_PARAMETERS}" for _, number in rows]
+        return {
+            "Table GET by sys_id": Load("GET", headers, b"", [f"{TABLE_PATH}/{sys_id}" for sys_id, _ in rows], 200),
+            "Table list number=…": Load("GET", headers, b"", by_number, 200),
+            "Table list of 100 (PySNC page)": Load("GET", headers, b"", [f"{TABLE_PATH}?sysparm_query=ORDERBYsys_id&{PYSNC_PARAMETERS}"], 200),
+        }
+
     def measure_service(self, service, table):
         self.run_load("JSON create", table, service.port, self.json_create())
         self.run_load("XML create", table, service.port, self.xml_create())
         seconds = self.args.warmup + self.args.duration
         self.run_load("close", table, service.port, self.close_load(seconds))
+        for name, load in self.read_loads().items():
+            self.run_load(name, table, service.port, load)
 
     def measure_ceiling(self, ceiling, table):
         load = Load("POST", {"Content-Type": "application/json"}, JSON_BODY, ["/"], 201)
@@ -386,6 +408,22 @@ class Bench:
             seconds = min(60.0, max(1.0, remaining / rate * 1.05))
             self.served += self.generator.measure(service.port, load, seconds, self.args.connections)[0]
         self.memory = (before, service.worker_rss_mb(), self.served)
+
+    def check_list_memory(self, service):
+        """Worker RSS before and after lists of 10,000 records (every field,
+        display values and values): what one such answer costs a worker."""
+        path = f"{TABLE_PATH}?sysparm_limit=10000&sysparm_display_value=all"
+        before = service.worker_rss_mb()
+        sizes = []
+        for _ in range(4 * self.args.workers):
+            connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=60)
+            connection.request("GET", path, headers={**self.auth, "Accept": "application/json"})
+            response = connection.getresponse()
+            sizes.append(len(response.read()))
+            connection.close()
+        after = service.worker_rss_mb()
+        growth = max(after[pid] - before[pid] for pid in before if pid in after)
+        self.list_memory = (growth, max(sizes) / 1024 / 1024)
 
     def run(self):
         started = datetime.datetime.now().astimezone()
@@ -411,6 +449,7 @@ class Bench:
             self.measure_service(service, "empty")
             if self.args.journal:
                 self.measure_journal(service)
+            self.check_list_memory(service)
             if self.args.requests:
                 self.check_memory(service, before)
             if self.args.json_server:
@@ -497,6 +536,10 @@ class Bench:
             for pid in sorted(before):
                 if pid in after:
                     lines.append(f"| {pid} | {before[pid]:.1f} | {after[pid]:.1f} | {after[pid] - before[pid]:+.1f} |")
+        if self.list_memory:
+            growth, answer = self.list_memory
+            lines += ["", f"A list of 10,000 records with display values: {answer:.1f} MB of JSON; "
+                      f"worker RSS grew by at most {growth:+.1f} MB over {4 * args.workers} of them."]
         if self.json_server_note:
             lines += ["", f"json-server: not measured ({self.json_server_note})."]
         if args.prefill:
@@ -519,6 +562,9 @@ class Bench:
         for name in (n for n in by_name if n.startswith("json-server")):
             times = json_create.rate / by_name[name][0].rate
             yield f"JSON create ≥ {TARGET_OVER_JSON_SERVER:g} × {name}", f"{times:.1f} ×", times >= TARGET_OVER_JSON_SERVER
+        for name, target in TARGET_READS.items():
+            ratio = by_name[name][0].ratio
+            yield f"{name} ≥ {target:.2f} × ceiling", f"{ratio:.2f}", ratio >= target
         service = [f for f in self.figures if not f.name.startswith("json-server")]
         worst = max(service, key=lambda f: f.p99_ms)
         yield (
@@ -529,7 +575,7 @@ class Bench:
         errors = sum(f.errors for f in service)
         yield "no errors", str(errors), errors == 0
         if self.args.prefill:
-            for name in ("JSON create", "XML create", "close"):
+            for name in ("JSON create", "XML create", "close", *TARGET_READS):
                 if len(by_name[name]) > 1:
                     # Each rate as a share of its phase's ceiling: the machine's
                     # load may change while the table fills.

@@ -8,7 +8,6 @@ printed: run with `pytest -s tests/test_deployment.py` to see them.
 """
 import base64
 import http.client
-import ipaddress
 import json
 import os
 import signal
@@ -16,12 +15,11 @@ import sqlite3
 import ssl
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 
-from gunicorn_server import Gunicorn
+from gunicorn_server import Gunicorn, make_certificate
 
 ADMIN_PASSWORD = "deploy-secret"
 CHANNEL = "28a59893873103002ae97e2526cb0b5d"
@@ -264,54 +262,6 @@ def test_two_masters_on_postgresql_lose_nothing_when_a_worker_is_killed(start_gu
         assert "Traceback" not in server.log()
 
 
-def make_certificate(directory):
-    """A self-signed certificate for 127.0.0.1: (certificate path, key path)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    certificate_path, key_path = directory / "cert.pem", directory / "key.pem"
-    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return certificate_path, key_path
-
-
 def test_tls_with_gunicorns_certfile_and_keyfile(start_gunicorn, tmp_path):
     pysnow = pytest.importorskip("pysnow")
     certificate, key = make_certificate(tmp_path)
@@ -372,7 +322,7 @@ def test_gunicorn_bounds_the_request_line_and_headers(start_gunicorn, tmp_path):
         finally:
             connection.close()
 
-    assert status_of(f"/api/now/interaction/{'a' * 5000}/close", HEADERS) == 414
+    assert status_of(f"/api/now/interaction/{'a' * 8200}/close", HEADERS) == 414
     assert status_of("/api/now/interaction", {**HEADERS, "X-Padding": "p" * 9000}) == 431
     assert status_of("/api/now/interaction", {**HEADERS, **{f"X-Extra-{n}": "x" for n in range(101)}}) == 431
     # The worker is unharmed.

@@ -26,7 +26,7 @@ STANDARD_HEADERS = {
         "/api/now/interaction/abc",
         "/api/now/interaction/abc/open",
         "/api/now//interaction",
-        "/api/now/table/incident",
+        "/api/now/v3/table/interaction",
         "/api/",
         "/api/now/interaction/a/b/close",
     ],

@@ -4,6 +4,7 @@ import orjson
 from openapi_spec_validator import validate
 
 from app.interactions.schemas import CreateSchema, ResultSchema, UpdateSchema
+from app.records.validation import write_schema
 
 PATH = "/api/now/doc/openapi.json"
 
@@ -26,6 +27,14 @@ def test_the_document_names_every_route_of_the_api(client):
         "/api/now/v1/interaction": ["post"],
         "/api/now/interaction/{interaction_id}/close": ["post"],
         "/api/now/v1/interaction/{interaction_id}/close": ["post"],
+        **{
+            path: operations
+            for prefix in ("/api/now/table", "/api/now/v1/table", "/api/now/v2/table")
+            for path, operations in (
+                (f"{prefix}/{{table_name}}", ["get", "post"]),
+                (f"{prefix}/{{table_name}}/{{sys_id}}", ["delete", "get", "patch", "put"]),
+            )
+        },
         PATH: ["get"],
     }
     create = document["paths"]["/api/now/interaction"]["post"]
@@ -61,3 +70,13 @@ def test_the_document_needs_no_credentials_and_only_get(client):
         "error": {"message": "Method not Supported", "detail": "POST method not supported for API"},
         "status": "failure",
     }
+
+
+def test_the_table_apis_write_bodies_follow_the_schemas_that_validate_them(client):
+    schemas = orjson.loads(client.get(PATH).data)["components"]["schemas"]
+    assert list(schemas["InteractionWrite"]["properties"]) == list(write_schema("interaction").fields)
+    assert schemas["InteractionWrite"]["properties"]["short_description"] == {"type": "string", "maxLength": 160, "nullable": True}
+    assert list(schemas["DocumentWrite"]["properties"]) == ["value"]
+    table = orjson.loads(client.get(PATH).data)["paths"]["/api/now/table/{table_name}"]["get"]
+    assert table["parameters"][0]["schema"]["enum"] == ["interaction", "interaction_json_blob", "live_group_profile", "sys_user"]
+    assert sorted(table["responses"]) == ["200", "400", "401", "403", "404", "405", "406", "413", "415", "500", "503"]

@@ -327,7 +327,7 @@ PATH_CASES = [
     Case("double slash", 400, NO_RESOURCE, body=b'{"channel": "c"}', path="/api/now//interaction"),
     Case("encoded slash in id", 400, NO_RESOURCE, path=CLOSE.format("a%2Fb")),
     Case("unknown version", 400, NO_RESOURCE, body=b'{"channel": "c"}', path="/api/now/v9/interaction"),
-    Case("unknown API path", 400, NO_RESOURCE, method="GET", path="/api/now/table/incident"),
+    Case("unknown API path", 400, NO_RESOURCE, method="GET", path="/api/now/v3/table/interaction"),
     Case("outside the API", 404, "Not Found", "/nothing is not a resource of this service", method="GET", path="/nothing"),
     Case(
         "control character outside the API",

@@ -1,27 +1,12 @@
 """The fields a create or update request may carry, and their rules (§4.1)."""
-import re
-
 import orjson
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..errors import APIError
+from ..records.validation import Text, describe
 
 # Nothing real nests deeper, and the JSON writer stops at 254 levels.
 MAX_MAP_DEPTH = 64
-
-_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-
-
-class Text(fields.String):
-    """A string trimmed of surrounding blanks, with no control characters."""
-
-    default_error_messages = {"control": "Must not contain control characters."}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if _CONTROL_CHARACTERS.search(text):
-            raise self.make_error("control")
-        return text
 
 
 class Map(fields.Field):
@@ -171,14 +156,3 @@ def load(data):
         return schema.load(data)
     except ValidationError as error:
         raise APIError(400, describe(error.messages)) from None
-
-
-def describe(messages):
-    """marshmallow's messages as one line: 'field: problem; field: problem'."""
-    parts = []
-    for field, problems in messages.items():
-        if isinstance(problems, dict):
-            problems = [message for nested in problems.values() for message in nested]
-        for problem in problems:
-            parts.append(problem if field == "_schema" else f"{field}: {problem}")
-    return "; ".join(parts)

@@ -1,7 +1,6 @@
 """The routes. Each reads like ServiceNow's page for it: negotiate,
 authenticate, parse, validate, act, render."""
 from flask import Blueprint, g, request
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import negotiation, serialization
 from ..auth import auth, current_user
@@ -12,13 +11,7 @@ bp = Blueprint("interactions", __name__, url_prefix="/api/now")
 # Only POST: anything else is a 405 naming it, OPTIONS included.
 POST_ONLY = dict(methods=["POST"], strict_slashes=False, provide_automatic_options=False)
 
-
-@bp.before_request
-def negotiate():
-    g.response_format = negotiation.require_response_format(request.headers.get("Accept"))
-    # Refused on every route, also on close, which would ignore the body.
-    if (request.content_length or 0) > request.max_content_length:
-        raise RequestEntityTooLarge()
+bp.before_request(negotiation.negotiate)
 
 
 @bp.route("/interaction", **POST_ONLY)

@@ -136,7 +136,7 @@ class UnknownTable(LookupError):
         self.name = name
 
 
-def table(name):
+def lookup(name):
     try:
         return TABLES[name]
     except KeyError:

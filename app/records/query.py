@@ -11,13 +11,14 @@ A query goes through three steps:
   repeating `number=IMS…` with another number reuses the same SQL.
 """
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
 from peewee import JOIN, SQL, Expression, NodeList, fn
 
 from ..db import Compiled, param
+from ..models import utcnow
 from . import fields as F
 from .errors import QueryError
 
@@ -44,6 +45,8 @@ OPERATORS = (
     ">",
     "<",
 )
+# Each negative operator is its positive one, negated in the SQL.
+_NEGATIONS = {"!=": "=", "NOT IN": "IN", "NOT LIKE": "LIKE"}
 UNARY = frozenset(("ISEMPTY", "ISNOTEMPTY", "ANYTHING", "EMPTYSTRING"))
 LIST_OPERATORS = frozenset(("IN", "NOT IN"))
 # Fields are named in lower case, operators in upper case or symbols: the
@@ -88,8 +91,15 @@ def condition(field, operator, value=""):
     return Query((((Condition(field, operator, value),),),), ())
 
 
+# More than a request line can carry through gunicorn; beyond it SQLite
+# refuses the expression (a depth of 1000) with an error that is no client's.
+MAX_CONDITIONS = 500
+
+
 def parse(text):
     """The encoded query `text` as a Query; QueryError when it is malformed."""
+    if (text or "").count("^") >= MAX_CONDITIONS:
+        raise QueryError(f"The encoded query has more than {MAX_CONDITIONS} terms")
     groups = []
     terms = []
     orderings = []
@@ -143,7 +153,7 @@ class Caller(NamedTuple):
 
 def resolve(table, query, caller, now=None):
     """The shape and values of `query` on `table`, as the caller sees it."""
-    resolver = _Resolver(table, caller, now or datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0))
+    resolver = _Resolver(table, caller, now or utcnow())
     groups = []
     for group in query.groups:
         terms = []
@@ -163,6 +173,16 @@ def resolve(table, query, caller, now=None):
         if column is not None and column not in (o[0] for o in orderings):
             orderings.append((column, ordering.descending))
     return Resolved(tuple(groups or ()), tuple(resolver.values), tuple(orderings))
+
+
+# groups, of terms, of alternatives: one condition.
+_BY_SYS_ID = ((((Column("sys_id"), "=", 1),),),)
+
+
+def by_sys_id(sys_id):
+    """What `sys_id=<sys_id>` resolves to on any table, without parsing it:
+    a read by sys_id is the commonest request of all."""
+    return Resolved(_BY_SYS_ID, (sys_id,), ())
 
 
 def field_of(table, column):
@@ -215,6 +235,9 @@ class _Resolver:
         return (column, op, len(items))
 
     def text(self, value):
+        if "\x00" in value:
+            # No stored value holds one, and PostgreSQL refuses it in a query.
+            raise QueryError("A value in the encoded query must not contain a NUL character")
         return self.script(value) if value.startswith("javascript:") else value
 
     def value(self, value, kind):
@@ -223,9 +246,12 @@ class _Resolver:
             return _datetime_text(value)
         if kind == F.INTEGER:
             try:
-                return int(value)
+                number = int(value)
             except ValueError:
                 raise QueryError(f"{value!r} is not an integer") from None
+            if not -_INT64 <= number < _INT64:
+                raise QueryError(f"{value!r} is out of range")
+            return number
         if kind == F.BOOLEAN:
             lowered = value.lower()
             if lowered not in _BOOLEANS:
@@ -266,6 +292,7 @@ class _Resolver:
         )
 
 
+_INT64 = 2**63
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 _NO_ARGUMENTS = ("getUserID", "getUserName", "beginningOfToday", "endOfToday")
 _SCRIPT = re.compile(
@@ -360,34 +387,29 @@ class Statement:
         if op in ("ISEMPTY", "EMPTYSTRING") and not textual:
             return lhs.is_null()
         if op == "ISEMPTY":
-            return lhs.is_null() | (lhs == "")
+            return lhs.is_null() | (lhs == _EMPTY_TEXT)
         if op == "EMPTYSTRING":
-            return lhs == ""
+            return lhs == _EMPTY_TEXT
         if op == "ISNOTEMPTY":
-            return lhs.is_null(False) if not textual else (lhs.is_null(False) & (lhs != ""))
+            return lhs.is_null(False) if not textual else (lhs.is_null(False) & (lhs != _EMPTY_TEXT))
         if op in ("SAMEAS", "NSAMEAS"):
             rhs = self.column(resolved[2])
             return lhs == rhs if op == "SAMEAS" else lhs != rhs
-        count = resolved[2]
-        params = [self.param() for _ in range(count)]
-        if op in LIST_OPERATORS:
+        params = [self.param() for _ in range(resolved[2])]
+        positive = _NEGATIONS.get(op, op)
+        if positive == "IN":
             expression = lhs.in_(params)
-        elif op == "BETWEEN":
+        elif positive == "BETWEEN":
             expression = (lhs >= params[0]) & (lhs <= params[1])
-        elif op in ("LIKE", "NOT LIKE", "STARTSWITH", "ENDSWITH"):
+        elif positive in ("LIKE", "STARTSWITH", "ENDSWITH"):
             text = lhs if textual else lhs.cast("TEXT")
             expression = NodeList((fn.LOWER(text), SQL("LIKE"), fn.LOWER(params[0]), SQL("ESCAPE '\\'")))
         else:
-            expression = Expression(lhs, {"=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}[op], params[0])
-        if op in ("!=", "NOT IN", "NOT LIKE"):
-            negated = lhs.not_in(params) if op == "NOT IN" else None
-            if op == "!=":
-                negated = expression
-            elif op == "NOT LIKE":
-                negated = ~expression
-            # As on ServiceNow, "is not" also matches an empty value.
-            return (negated | lhs.is_null()) if self.nullable(column) else negated
-        return expression
+            expression = Expression(lhs, positive, params[0])
+        if positive == op:
+            return expression
+        # As on ServiceNow, "is not" also matches an empty value.
+        return (~expression | lhs.is_null()) if self.nullable(column) else ~expression
 
     def from_(self, query):
         for through, alias in self.joins.items():
@@ -402,19 +424,23 @@ class Statement:
         return clauses
 
 
+# A constant in the SQL: every value that varies is a parameter.
+_EMPTY_TEXT = SQL("''")
+
+
 def _any(expressions):
-    expressions = list(expressions)
-    result = expressions[0]
-    for expression in expressions[1:]:
-        result = result | expression
-    return result
+    return _joined(expressions, " OR ")
 
 
 def _all(expressions):
-    result = expressions[0]
-    for expression in expressions[1:]:
-        result = result & expression
-    return result
+    return _joined(expressions, " AND ")
+
+
+def _joined(expressions, glue):
+    """Flat `(a OR b OR c)`: a tree of pairs nests a pair of parentheses per
+    condition, and SQLite's parser overflows at about a hundred."""
+    expressions = list(expressions)
+    return expressions[0] if len(expressions) == 1 else NodeList(expressions, glue=glue, parens=True)
 
 
 @lru_cache(maxsize=512)

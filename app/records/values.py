@@ -19,25 +19,35 @@ class View(NamedTuple):
     exclude_links: bool = False
 
 
-def text(value, kind):
-    """A stored value as ServiceNow writes it; "" when unset."""
+def _string(value):
+    return "" if value is None else value
+
+
+def _datetime(value):
     if value is None:
         return ""
-    if kind == F.DATETIME:
-        # SQLite hands back the stored text, PostgreSQL a datetime.
-        return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value[:19]
-    if kind == F.BOOLEAN:
-        return "true" if value else "false"
-    if kind == F.INTEGER:
-        return str(value)
-    return value
+    # SQLite hands back the stored text, PostgreSQL a datetime.
+    return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value[:19]
+
+
+def _boolean(value):
+    return "" if value is None else ("true" if value else "false")
+
+
+def _integer(value):
+    return "" if value is None else str(value)
+
+
+# How a stored value of each kind is written: a string, "" when unset.
+TEXT = {F.DATETIME: _datetime, F.BOOLEAN: _boolean, F.INTEGER: _integer}
 
 
 class Projection:
     """Which columns a view of a table needs, and how a row of them is shown.
 
     Built once per (table, view) and kept: rendering a row is then a walk
-    over a list of small functions.
+    over a list of small functions, each bound to its column and converter
+    when built (a page of 100 records with display values runs 2,000 of them).
     """
 
     def __init__(self, table, view):
@@ -69,7 +79,7 @@ class Projection:
             target = F.TABLES[reference.reference].field(field_name)
             if target is None:
                 return None
-            return _walked(self._index(Column(field_name, through)), target.kind, view.display == "all")
+            return _plain(self._index(Column(field_name, through)), TEXT.get(target.kind, _string), view.display == "all")
         field = self.table.field(name)
         if field is None:
             return None
@@ -78,36 +88,43 @@ class Projection:
             target = F.TABLES[field.reference]
             shown = self._index(Column(target.display_field, name)) if view.display != "false" else None
             return _reference(index, shown, f"/api/now/table/{target.name}/", view)
-        if view.display == "false":
-            return lambda row, base: text(row[index], field.kind)
-        if field.kind == F.CHOICE:
-            labels = field.choices
-            display = lambda value: labels.get(value, value)  # noqa: E731
-        else:
-            display = lambda value: value  # noqa: E731
-        if view.display == "true":
-            return lambda row, base: display(text(row[index], field.kind))
-
-        def both(row, base):
-            value = text(row[index], field.kind)
-            return {"display_value": display(value), "value": value}
-
-        return both
+        convert = TEXT.get(field.kind, _string)
+        if view.display == "false" or not field.choices:
+            return _plain(index, convert, view.display == "all")
+        return _choice(index, convert, field.choices, view.display == "all")
 
     def render(self, row, base_url):
         """A row of `self.columns` as a dict of the names asked for."""
         return {name: renderer(row, base_url) for name, renderer in self._renderers}
 
 
-def _walked(index, kind, both):
+def _plain(index, convert, both):
+    """A value whose display value is itself."""
     if both:
 
         def render(row, base):
-            value = text(row[index], kind)
+            value = convert(row[index])
             return {"display_value": value, "value": value}
 
         return render
-    return lambda row, base: text(row[index], kind)
+    return lambda row, base: convert(row[index])
+
+
+def _choice(index, convert, labels, both):
+    """A choice shown by its label; a value with no label as itself."""
+    if both:
+
+        def render(row, base):
+            value = convert(row[index])
+            return {"display_value": labels.get(value, value), "value": value}
+
+        return render
+
+    def label(row, base):
+        value = convert(row[index])
+        return labels.get(value, value)
+
+    return label
 
 
 def _reference(index, shown, path, view):

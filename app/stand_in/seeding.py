@@ -2,8 +2,8 @@
 change one transaction.
 
 The tables a reset empties are the models' (app.models.MODELS) but the
-users, the number counter and the one-row state, in MODELS' order: an
-interaction before its documents. A reset first takes the counter's row
+users, the number counter, the table counts (kept by triggers) and the
+one-row state, in MODELS' order: an interaction before its documents. A reset first takes the counter's row
 (an UPDATE locks it on PostgreSQL; SQLite's writers go one at a time): a
 create that has numbered its interaction commits before the deletes start
 and goes with them; one that has not waits for the reset, and numbers
@@ -29,6 +29,7 @@ from ..models import (
     Interaction,
     StandInState,
     SysNumberCounter,
+    SysTableCount,
     SysUser,
     utcnow,
 )
@@ -37,7 +38,7 @@ from . import faults, schemas
 
 SNAPSHOT_FORMAT = 1
 _NUMBER = re.compile(r"^([A-Z]+)(\d+)$")
-_KEPT = (SysUser, SysNumberCounter, StandInState)
+_KEPT = (SysUser, SysNumberCounter, SysTableCount, StandInState)
 EMPTIED = tuple(model for model in MODELS if model not in _KEPT)
 # What a snapshot holds besides the users: the records, not test support's own tables.
 RECORD_MODELS = (Interaction, *DOCUMENT_MODELS.values())

@@ -1,0 +1,131 @@
+"""The Table API's part of the OpenAPI document: its routes, parameters and
+answers, the write bodies taken from the schemas that validate them."""
+from ..records import fields as F
+from ..records.validation import write_schema
+
+_MEDIA_TYPES = ("application/json", "application/xml", "text/xml")
+_PREFIXES = ("/api/now/table", "/api/now/v1/table", "/api/now/v2/table")
+
+_ERRORS = {
+    "400": "An invalid table, parameter, encoded query or value; a body that is not a JSON or XML object",
+    "401": "No or wrong credentials, or an inactive user (WWW-Authenticate: BASIC)",
+    "403": "A write to sys_user, which is read-only",
+    "404": "No record with this sys_id (v1: also a list that matches nothing)",
+    "405": "A method the route does not take",
+    "406": "No acceptable response format (answered in JSON)",
+    "413": "A body over 10 MiB (10485760 bytes)",
+    "415": "A Content-Type other than JSON or XML, or an unknown charset",
+    "500": "A fault of the service; the detail holds the transaction id to find it in the log",
+    "503": "The database is unavailable",
+}
+
+_VALUE = {
+    "anyOf": [
+        {"type": "string"},
+        {
+            "type": "object",
+            "description": "A reference, or any field with display values 'all'",
+            "properties": {name: {"type": "string"} for name in ("display_value", "link", "value")},
+        },
+    ]
+}
+
+
+def _parameter(name, description, schema=None, where="query", required=False):
+    return {"name": name, "in": where, "required": required, "description": description, "schema": schema or {"type": "string"}}
+
+
+_FLAG = {"type": "string", "enum": ["true", "false", "True", "False"]}
+_VIEW_PARAMETERS = [
+    _parameter("sysparm_fields", "Comma-separated fields to return; one level of dot-walking (opened_by.user_name)"),
+    _parameter("sysparm_display_value", "Values, display values, or both", {"type": "string", "enum": ["false", "true", "all"]}),
+    _parameter("sysparm_exclude_reference_link", "References as plain sys_ids", _FLAG),
+]
+_LIST_PARAMETERS = [
+    _parameter("sysparm_query", "An encoded query: conditions joined by ^, ^OR, ^NQ; ORDERBY, ORDERBYDESC"),
+    _parameter("sysparm_limit", "Records per page, at most 10000", {"type": "integer", "minimum": 0}),
+    _parameter("sysparm_offset", "The first record, from 0", {"type": "integer", "minimum": 0}),
+    _parameter("sysparm_suppress_pagination_header", "No Link header", _FLAG),
+    _parameter("sysparm_no_count", "No X-Total-Count header, and no count", _FLAG),
+    *_VIEW_PARAMETERS,
+]
+_TABLE = _parameter(
+    "table_name", "The table", {"type": "string", "enum": list(F.TABLES)}, where="path", required=True
+)
+_SYS_ID = _parameter("sys_id", "The record's sys_id", where="path", required=True)
+
+
+def _content(schema):
+    return {media_type: {"schema": {"$ref": f"#/components/schemas/{schema}"}} for media_type in _MEDIA_TYPES}
+
+
+def _operation(summary, status, description, envelope=None, parameters=(), body=False, headers=None):
+    transaction = {"X-Transaction-ID": {"$ref": "#/components/headers/TransactionId"}}
+    success = {"description": description, "headers": {**transaction, **(headers or {})}}
+    if envelope:
+        success["content"] = _content(envelope)
+    responses = {status: success}
+    for code, text in _ERRORS.items():
+        responses[code] = {"description": text, "headers": transaction, "content": _content("ErrorEnvelope")}
+    operation = {"summary": summary, "security": [{"basicAuth": []}], "parameters": list(parameters), "responses": responses}
+    if body:
+        operation["requestBody"] = {
+            "required": True,
+            "description": "One record's fields; those the service sets, and unknown ones, are ignored",
+            "content": _content("TableWrite"),
+        }
+    return operation
+
+
+def add_to(spec):
+    """Adds the Table API's schemas and paths to an apispec APISpec."""
+    spec.components.header("TransactionId", {"description": "The id of this request in the service's log", "schema": {"type": "string"}})
+    spec.components.schema("InteractionWrite", schema=write_schema(F.INTERACTION.name))
+    spec.components.schema("DocumentWrite", schema=write_schema("interaction_json_blob"))
+    spec.components.schema(
+        "TableWrite",
+        {"anyOf": [{"$ref": "#/components/schemas/InteractionWrite"}, {"$ref": "#/components/schemas/DocumentWrite"}]},
+    )
+    spec.components.schema("TableRecord", {"type": "object", "additionalProperties": _VALUE})
+    spec.components.schema(
+        "TableRecordEnvelope",
+        {"type": "object", "required": ["result"], "properties": {"result": {"$ref": "#/components/schemas/TableRecord"}}},
+    )
+    spec.components.schema(
+        "TableListEnvelope",
+        {
+            "type": "object",
+            "required": ["result"],
+            "properties": {"result": {"type": "array", "items": {"$ref": "#/components/schemas/TableRecord"}}},
+        },
+    )
+    list_headers = {
+        "X-Total-Count": {"description": "Records matching over all pages", "schema": {"type": "integer"}},
+        "Link": {"description": "first, prev, next and last pages", "schema": {"type": "string"}},
+    }
+    for prefix in _PREFIXES:
+        spec.path(
+            f"{prefix}/{{table_name}}",
+            operations={
+                "get": _operation("List records", "200", "A page of records", "TableListEnvelope", [_TABLE, *_LIST_PARAMETERS], headers=list_headers),
+                "post": _operation(
+                    "Insert a record",
+                    "201",
+                    "Inserted",
+                    "TableRecordEnvelope",
+                    [_TABLE, *_VIEW_PARAMETERS],
+                    body=True,
+                    headers={"Location": {"description": "The record's URL", "schema": {"type": "string"}}},
+                ),
+            },
+        )
+        record = [_TABLE, _SYS_ID, *_VIEW_PARAMETERS]
+        spec.path(
+            f"{prefix}/{{table_name}}/{{sys_id}}",
+            operations={
+                "get": _operation("Read a record", "200", "The record", "TableRecordEnvelope", record),
+                "put": _operation("Update a record", "200", "Updated", "TableRecordEnvelope", record, body=True),
+                "patch": _operation("Update a record", "200", "Updated", "TableRecordEnvelope", record, body=True),
+                "delete": _operation("Delete a record", "204", "Deleted", parameters=[_TABLE, _SYS_ID]),
+            },
+        )
