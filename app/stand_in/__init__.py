@@ -1,12 +1,12 @@
 """Test support: reset, the request journal, fault rules, seed and
-snapshot, under /__stand_in/ (TEST_SPEC: shared/spec/TEST_SUPPORT.md).
+snapshot, and the console over them, under /__stand_in/ (TEST_SPEC: shared/spec/TEST_SUPPORT.md).
 
 The journal and the fault check each hook into every request in one place,
 here; the views under /__stand_in/ are kept apart, in their own blueprint.
 """
 import logging
 
-from . import faults, journal
+from . import console, faults, journal
 from .seeding import seed_file
 from .views import bp
 
@@ -23,6 +23,7 @@ def init_app(app):
     log.info("Test support is on: /__stand_in/ for admin users, journal of %d requests", app.config["JOURNAL_SIZE"])
     app.extensions["stand_in_faults"] = faults.Loaded()
     app.register_blueprint(bp)
+    console.init_app(app)
     # after_request functions run last-registered first. Wanted, on the way
     # out: faults.after (an `after` effect replaces the answer), then
     # transactions.finish (headers, log line), then the journal (it sees the
