@@ -45,8 +45,9 @@ class SysUser(SysRecord):
     user_name = CharField(max_length=40, unique=True)
     password_hash = CharField(max_length=255)
     active = BooleanField(default=True)
-    # May use the test-support routes under /__stand_in/.
-    admin = BooleanField(default=False)
+    # May use the test-support routes under /__stand_in/. Added after the
+    # first release: the database's default too (see short_description).
+    admin = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
 
 
 class SysNumberCounter(Model):

@@ -447,9 +447,9 @@ class Bench:
             before = service.worker_rss_mb()
             self.served = 0
             self.measure_service(service, "empty")
-            if self.args.journal:
-                self.measure_journal(service)
             self.check_list_memory(service)
+            if self.args.journal:
+                self.measure_journal()
             if self.args.requests:
                 self.check_memory(service, before)
             if self.args.json_server:
@@ -468,21 +468,26 @@ class Bench:
                 shutil.rmtree(self.folder, ignore_errors=True)
         print(self.report(started, load_at_start))
 
-    def measure_journal(self, service):
-        """JSON create with the request journal on (the service as deployed)
-        and on a second service with JOURNAL_SIZE=0, measured in turn, twice
-        each, so that a drift of the machine's load falls on both."""
-        url = f"sqlite:///{os.path.join(self.folder, 'no-journal.sqlite3')}"
-        env = {"DATABASE_URL": url, "ADMIN_PASSWORD": self.password, "JOURNAL_SIZE": "0"}
-        without = Gunicorn("wsgi:app", ROOT, self.args.workers, env, log_path=os.path.join(self.folder, "no-journal.log"))
+    def measure_journal(self):
+        """JSON create on two new services alike but for the request journal:
+        on (the default) and JOURNAL_SIZE=0, measured in turn, twice each,
+        so that a drift of the machine's load falls on both alike (the main
+        service's table is no longer empty by now)."""
+        servers = {}
         try:
+            for key, extra in (("on", {}), ("off", {"JOURNAL_SIZE": "0"})):
+                url = f"sqlite:///{os.path.join(self.folder, f'journal-{key}.sqlite3')}"
+                env = {"DATABASE_URL": url, "ADMIN_PASSWORD": self.password, **extra}
+                log_path = os.path.join(self.folder, f"journal-{key}.log")
+                servers[key] = Gunicorn("wsgi:app", ROOT, self.args.workers, env, log_path=log_path)
             rates = {"on": [], "off": []}
             for _ in range(2):
-                for key, server in (("off", without), ("on", service)):
+                for key in ("off", "on"):
                     name = "JSON create, journal on" if key == "on" else "JSON create, JOURNAL_SIZE=0"
-                    rates[key].append(self.run_load(name, "empty", server.port, self.json_create(), count=False))
+                    rates[key].append(self.run_load(name, "empty", servers[key].port, self.json_create(), count=False))
         finally:
-            without.stop()
+            for server in servers.values():
+                server.stop()
         self.journal = {key: sum(f.rate for f in figures) / len(figures) for key, figures in rates.items()}
         self.journal["figures"] = rates
 
@@ -524,7 +529,7 @@ class Bench:
             )
         if self.journal:
             off = self.journal["off"]
-            lines += ["", "The request journal, JSON create measured in turn on two services, twice each (mean req/s):", ""]
+            lines += ["", "The request journal: JSON create on two new services, measured in turn, twice each (mean req/s):", ""]
             lines += ["| measurement | req/s | runs | × JOURNAL_SIZE=0 |", "|---|---:|---|---:|"]
             for key, label in (("off", "JSON create, JOURNAL_SIZE=0"), ("on", "JSON create, journal on (default)")):
                 runs = ", ".join(f"{f.rate:.0f}" for f in self.journal["figures"][key])

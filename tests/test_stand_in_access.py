@@ -150,3 +150,14 @@ def test_reset_refuses_a_bad_body(client, admin_auth, body, message):
     response = client.post("/__stand_in/reset", headers=admin_auth, **kwargs)
     assert response.status_code == 400
     assert response.json["error"]["message"] == message
+
+
+def test_the_table_api_is_journaled_and_counts_nothing_after_a_reset(client, admin_auth):
+    create(client, admin_auth)
+    listed = client.get("/api/now/table/interaction", headers=admin_auth)
+    assert (listed.status_code, listed.headers["X-Total-Count"]) == (200, "1")
+    [entry] = client.get("/__stand_in/requests", query_string={"path": "/table/"}, headers=admin_auth).json["result"]
+    assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/api/now/table/interaction", 200)
+    client.post("/__stand_in/reset", headers=admin_auth)
+    listed = client.get("/api/now/table/interaction", headers=admin_auth)
+    assert (listed.status_code, listed.headers["X-Total-Count"], listed.json) == (200, "0", {"result": []})

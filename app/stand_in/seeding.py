@@ -1,9 +1,9 @@
 """Reset, seed and snapshot: the service's data put in a known state, each
 change one transaction.
 
-The tables a reset empties are the models' (app.models.MODELS) but the
-users, the number counter, the table counts (kept by triggers) and the
-one-row state, in MODELS' order: an interaction before its documents. A reset first takes the counter's row
+The tables a reset empties are the models' (app.models.MODELS) but those
+in _KEPT, in MODELS' order: an
+interaction before its documents. A reset first takes the counter's row
 (an UPDATE locks it on PostgreSQL; SQLite's writers go one at a time): a
 create that has numbered its interaction commits before the deletes start
 and goes with them; one that has not waits for the reset, and numbers
@@ -38,6 +38,8 @@ from . import faults, schemas
 
 SNAPSHOT_FORMAT = 1
 _NUMBER = re.compile(r"^([A-Z]+)(\d+)$")
+# Kept: the users, the number counter, the tables' row counts (kept right by
+# triggers as rows go) and test support's one-row state.
 _KEPT = (SysUser, SysNumberCounter, SysTableCount, StandInState)
 EMPTIED = tuple(model for model in MODELS if model not in _KEPT)
 # What a snapshot holds besides the users: the records, not test support's own tables.
