@@ -15,7 +15,7 @@ from .. import schemas
 
 PAGE_SIZE = 25
 REQUESTS_PAGE_SIZE = 50
-# The service's own close route, as every preset that targets closes matches it.
+# The Interaction API's close route, with or without /v1: what the 503 preset matches.
 CLOSE_PATH = "^/api/now(/v1)?/interaction/[^/]+/close$"
 
 

@@ -7,6 +7,7 @@ from ...errors import APIError
 from ...interactions import service
 from ...models import CHANNEL_METADATA_TABLE, CONTEXT_TABLE
 from ...records import fields as F
+from ...records import interactions as rules
 from ...records import store
 from ...records.errors import QueryError
 from ...records.values import View
@@ -106,8 +107,8 @@ def _headers(response):
 
 @bp.errorhandler(APIError)
 def _error(error):
-    # Before the admin check passes, the page tells nothing of the service.
-    return render_template("console/error.html", error=error, bare=error.status in (401, 403)), error.status
+    # A user who is no admin learns nothing of the service from the page.
+    return render_template("console/error.html", error=error, bare=error.status == 403), error.status
 
 
 def _base_url():
@@ -170,7 +171,7 @@ def interaction(sys_id):
         answer_json=pretty.body(serialization.write_json(answer).decode(), "json"),
         answer_xml=pretty.body(serialization.write_xml(answer).decode(), "xml"),
         entries=journal.mentioning(sys_id, record["number"]["value"]),
-        closed=record["state"]["value"].startswith("closed"),
+        closed=record["state"]["value"] in rules.CLOSED_STATES,
     )
 
 
