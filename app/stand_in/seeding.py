@@ -1,20 +1,20 @@
 """Reset, seed and snapshot: the service's data put in a known state, each
-change one transaction.
+change one transaction in which no other writer runs (see exclusively): a
+reset racing a create leaves both of them or neither, never an interaction
+without its documents, and numbering starts again only once no create holds
+a number.
 
 The tables a reset empties are the models' (app.models.MODELS) but those
-in _KEPT, in MODELS' order: an
-interaction before its documents. A reset first takes the counter's row
-(an UPDATE locks it on PostgreSQL; SQLite's writers go one at a time): a
-create that has numbered its interaction commits before the deletes start
-and goes with them; one that has not waits for the reset, and numbers
-from 1 again. Either both are visible, or neither, and no number repeats.
+in _KEPT, in MODELS' order.
 """
 import os
+import random
 import re
+import time
 from datetime import datetime
 
 import orjson
-from peewee import Case, IntegrityError
+from peewee import Case, IntegrityError, OperationalError, PostgresqlDatabase
 
 from .. import users
 from ..auth import User
@@ -50,15 +50,51 @@ def _set_counter(number):
     SysNumberCounter.update(number=number).where(SysNumberCounter.category == "interaction").execute()
 
 
+# On PostgreSQL a reset, seed or restore first locks every table against
+# writers (readers go on), waiting at most LOCK_WAIT for the writers in
+# flight: a create holds its documents' and counts' rows while it waits for
+# the counter, so taking them one by one could deadlock with it.
+LOCK_WAIT = "100ms"
+LOCK_DEADLINE = 10.0
+
+
+def exclusively(work):
+    """work() in a transaction in which no other writer runs (SQLite's
+    writers already go one at a time); run again while the tables cannot
+    be had, up to LOCK_DEADLINE."""
+    deadline = time.monotonic() + LOCK_DEADLINE
+    while True:
+        try:
+            with database.atomic():
+                if isinstance(database.obj, PostgresqlDatabase):
+                    tables = ", ".join(f'"{model._meta.table_name}"' for model in MODELS)
+                    database.execute_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+                    database.execute_sql(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
+                return work()
+        except OperationalError as error:
+            if not _lock_not_available(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(random.uniform(0.001, 0.01))
+
+
+def _lock_not_available(error):
+    # peewee raises its own error while handling the driver's; 55P03 is
+    # PostgreSQL's code for a lock not had in time.
+    return getattr(error.__context__, "pgcode", None) == "55P03"
+
+
 def reset(scope):
+    return exclusively(lambda: _reset(scope))
+
+
+def _reset(scope):
     deleted = {}
-    with database.atomic():
-        _set_counter(0)
-        for model in EMPTIED:
-            deleted[model._meta.table_name] = model.delete().execute()
-        if scope == "all":
-            deleted[SysUser._meta.table_name] = SysUser.delete().where(SysUser.user_name != users.ADMIN).execute()
-        faults.bump_generation()
+    _set_counter(0)
+    for model in EMPTIED:
+        deleted[model._meta.table_name] = model.delete().execute()
+    if scope == "all":
+        deleted[SysUser._meta.table_name] = SysUser.delete().where(SysUser.user_name != users.ADMIN).execute()
+    faults.bump_generation()
     return deleted
 
 
@@ -69,22 +105,24 @@ def seed(data, user):
     """Create the users and interactions of a seed body (schemas.SeedSchema),
     all or none; the sys_ids created."""
     _refuse_clashes(data)
-    created = {"users": [], "interactions": []}
     now = utcnow()
-    try:
-        with database.atomic():
-            for given in data["users"]:
-                added = users.add(given["user_name"], given["password"], admin=given["admin"])
-                created["users"].append(added.sys_id)
-            numbered = [given for given in data["interactions"] if "number" in given]
-            for given in numbered:
+
+    def write():
+        created = {"users": [], "interactions": []}
+        for given in data["users"]:
+            created["users"].append(users.add(given["user_name"], given["password"], admin=given["admin"]).sys_id)
+        for given in data["interactions"]:
+            if "number" in given:
                 _move_counter_past(given["number"])
-            for given in data["interactions"]:
-                created["interactions"].append(_seed_interaction(given, user, now))
+        for given in data["interactions"]:
+            created["interactions"].append(_seed_interaction(given, user, now))
+        return created
+
+    try:
+        return exclusively(write)
     except (IntegrityError, users.UserError) as error:
         # A clash with a row written since the check above.
         raise APIError(409, "Conflict", f"Nothing was created: {error}") from None
-    return created
 
 
 def _refuse_clashes(data):
@@ -192,17 +230,20 @@ def restore(tables):
         match = _NUMBER.match(row["number"])
         if match:
             highest = max(highest, int(match.group(2)))
-    restored = {}
+
+    def write():
+        restored = {}
+        _set_counter(highest)
+        for model in RECORD_MODELS:
+            model.delete().execute()
+        for model in RECORD_MODELS:
+            rows = tables[model._meta.table_name]
+            for start in range(0, len(rows), 500):
+                model.insert_many(rows[start : start + 500]).execute()
+            restored[model._meta.table_name] = len(rows)
+        return restored
+
     try:
-        with database.atomic():
-            _set_counter(highest)
-            for model in RECORD_MODELS:
-                model.delete().execute()
-            for model in RECORD_MODELS:
-                rows = tables[model._meta.table_name]
-                for start in range(0, len(rows), 500):
-                    model.insert_many(rows[start : start + 500]).execute()
-                restored[model._meta.table_name] = len(rows)
+        return exclusively(write)
     except IntegrityError as error:
         raise APIError(400, "Invalid snapshot: nothing was changed", str(error).splitlines()[0]) from None
-    return restored
