@@ -1,13 +1,13 @@
 """Test support: reset, the request journal, fault rules, seed and
-snapshot, under /__stand_in/ (the team's spec: TEST_SUPPORT.md; the design:
-docs/test-support.md).
+snapshot, and the console over them, under /__stand_in/ (the design:
+docs/test-support.md and docs/console.md).
 
 The journal and the fault check each hook into every request in one place,
 here; the views under /__stand_in/ are kept apart, in their own blueprint.
 """
 import logging
 
-from . import faults, journal
+from . import console, faults, journal
 from .seeding import seed_file
 from .views import bp
 
@@ -24,6 +24,7 @@ def init_app(app):
     log.info("Test support is on: /__stand_in/ for admin users, journal of %d requests", app.config["JOURNAL_SIZE"])
     app.extensions["stand_in_faults"] = faults.Loaded()
     app.register_blueprint(bp)
+    console.init_app(app)
     # after_request functions run last-registered first. Wanted, on the way
     # out: faults.after (an `after` effect replaces the answer), then
     # transactions.finish (headers, log line), then the journal (it sees the

@@ -225,6 +225,15 @@ def find(transaction_id):
     return orjson.loads(row[0]) if row else None
 
 
+def mentioning(*texts):
+    """The entries whose path, query, headers or bodies hold any of `texts`
+    (an interaction's sys_id or number, for the console), newest first."""
+    condition = StandInRequest.entry.contains(texts[0])
+    for text in texts[1:]:
+        condition |= StandInRequest.entry.contains(text)
+    return [orjson.loads(entry) for (entry,) in _newest().select(StandInRequest.entry).where(condition).tuples()]
+
+
 def wait(match, count, timeout_ms):
     """The matching entries as soon as there are `count`, or (False, how
     many there were) when the time runs out. Polls: the entries may come

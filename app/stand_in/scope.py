@@ -4,7 +4,8 @@ housekeeping."""
 from ..openapi import PATH as OPENAPI_PATH
 
 PREFIX = "/__stand_in"
-_UNOBSERVED = frozenset(("/health", OPENAPI_PATH))
+# "/" only redirects to the console.
+_UNOBSERVED = frozenset(("/", "/health", OPENAPI_PATH))
 
 
 def observed(path):
