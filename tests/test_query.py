@@ -250,3 +250,31 @@ def test_hundreds_of_conditions_run_and_more_are_refused(rows, glue):
     with pytest.raises(QueryError) as raised:
         numbers(rows, many + glue + "number=IMS0000001")
     assert str(raised.value) == "The encoded query has more than 500 terms"
+
+
+def test_scripts_give_exact_moments():
+    now = datetime(2026, 3, 10, 15, 30, 0)
+    text = (
+        "opened_at<javascript:gs.endOfToday()^opened_at>javascript:gs.beginningOfToday()"
+        "^opened_at>javascript:gs.dateGenerate('2026-01-01','start')"
+        '^opened_at>javascript:gs.dateGenerate("2026-01-02","12:00:00")'
+        "^opened_at>javascript: gs.hoursAgo(1) ;"
+    )
+    assert Q.resolve(F.INTERACTION, Q.parse(text), ADMIN, now).values == (
+        "2026-03-10 23:59:59",
+        "2026-03-10 00:00:00",
+        "2026-01-01 00:00:00",
+        "2026-01-02 12:00:00",
+        "2026-03-10 14:30:00",
+    )
+
+
+def test_like_patterns_escape_what_like_would_read_as_wildcards():
+    resolved = Q.resolve(F.INTERACTION, Q.parse("short_descriptionLIKE50%_\\x^numberSTARTSWITHa_^numberENDSWITH%b"), ADMIN)
+    assert resolved.values == ("%50\\%\\_\\\\x%", "a\\_%", "%\\%b")
+
+
+def test_keys_take_the_caller(rows):
+    with rows.app_context():
+        keys = store.keys(F.INTERACTION, Q.parse("opened_by=javascript:gs.getUserID()"), AS_BOB)
+    assert sorted(keys) == [f"{3:032x}", f"{4:032x}"]

@@ -138,8 +138,8 @@ def test_a_value_that_breaks_the_rules_is_a_400_naming_it(app, writer, fields, m
 
 
 def test_numbers_and_booleans_are_taken_as_text_and_null_clears(writer):
-    record = writer.inserted(short_description=42, queue=True, channel=None)
-    assert (record["short_description"], record["queue"], record["channel"]) == ("42", "true", "")
+    record = writer.inserted(short_description=42, queue=True, channel=None, state=False)
+    assert (record["short_description"], record["queue"], record["channel"], record["state"]) == ("42", "true", "", "false")
 
 
 @pytest.mark.parametrize(

@@ -38,23 +38,25 @@ def _parameter(name, description, schema=None, where="query", required=False):
 
 
 _FLAG = {"type": "string", "enum": ["true", "false", "True", "False"]}
-_VIEW_PARAMETERS = [
-    _parameter("sysparm_fields", "Comma-separated fields to return; one level of dot-walking (opened_by.user_name)"),
-    _parameter("sysparm_display_value", "Values, display values, or both", {"type": "string", "enum": ["false", "true", "all"]}),
-    _parameter("sysparm_exclude_reference_link", "References as plain sys_ids", _FLAG),
-]
-_LIST_PARAMETERS = [
-    _parameter("sysparm_query", "An encoded query: conditions joined by ^, ^OR, ^NQ; ORDERBY, ORDERBYDESC"),
-    _parameter("sysparm_limit", "Records per page, at most 10000", {"type": "integer", "minimum": 0}),
-    _parameter("sysparm_offset", "The first record, from 0", {"type": "integer", "minimum": 0}),
-    _parameter("sysparm_suppress_pagination_header", "No Link header", _FLAG),
-    _parameter("sysparm_no_count", "No X-Total-Count header, and no count", _FLAG),
-    *_VIEW_PARAMETERS,
-]
-_TABLE = _parameter(
-    "table_name", "The table", {"type": "string", "enum": list(F.TABLES)}, where="path", required=True
-)
-_SYS_ID = _parameter("sys_id", "The record's sys_id", where="path", required=True)
+
+
+def _view_parameters():
+    return [
+        _parameter("sysparm_fields", "Comma-separated fields to return; one level of dot-walking (opened_by.user_name)"),
+        _parameter("sysparm_display_value", "Values, display values, or both", {"type": "string", "enum": ["false", "true", "all"]}),
+        _parameter("sysparm_exclude_reference_link", "References as plain sys_ids", _FLAG),
+    ]
+
+
+def _list_parameters():
+    return [
+        _parameter("sysparm_query", "An encoded query: conditions joined by ^, ^OR, ^NQ; ORDERBY, ORDERBYDESC"),
+        _parameter("sysparm_limit", "Records per page, at most 10000", {"type": "integer", "minimum": 0}),
+        _parameter("sysparm_offset", "The first record, from 0", {"type": "integer", "minimum": 0}),
+        _parameter("sysparm_suppress_pagination_header", "No Link header", _FLAG),
+        _parameter("sysparm_no_count", "No X-Total-Count header, and no count", _FLAG),
+        *_view_parameters(),
+    ]
 
 
 def _content(schema):
@@ -82,6 +84,8 @@ def add_to(spec, transaction_header):
     """Adds the Table API's schemas and paths to an apispec APISpec; every
     answer carries `transaction_header`, as the Interaction API's do."""
     operation = functools.partial(_operation, transaction_header)
+    table = _parameter("table_name", "The table", {"type": "string", "enum": list(F.TABLES)}, where="path", required=True)
+    sys_id = _parameter("sys_id", "The record's sys_id", where="path", required=True)
     spec.components.schema("InteractionWrite", schema=write_schema(F.INTERACTION.name))
     spec.components.schema("DocumentWrite", schema=write_schema("interaction_json_blob"))
     spec.components.schema(
@@ -109,25 +113,25 @@ def add_to(spec, transaction_header):
         spec.path(
             f"{prefix}/{{table_name}}",
             operations={
-                "get": operation("List records", "200", "A page of records", "TableListEnvelope", [_TABLE, *_LIST_PARAMETERS], headers=list_headers),
+                "get": operation("List records", "200", "A page of records", "TableListEnvelope", [table, *_list_parameters()], headers=list_headers),
                 "post": operation(
                     "Insert a record",
                     "201",
                     "Inserted",
                     "TableRecordEnvelope",
-                    [_TABLE, *_VIEW_PARAMETERS],
+                    [table, *_view_parameters()],
                     body=True,
                     headers={"Location": {"description": "The record's URL", "schema": {"type": "string"}}},
                 ),
             },
         )
-        record = [_TABLE, _SYS_ID, *_VIEW_PARAMETERS]
+        record = [table, sys_id, *_view_parameters()]
         spec.path(
             f"{prefix}/{{table_name}}/{{sys_id}}",
             operations={
                 "get": operation("Read a record", "200", "The record", "TableRecordEnvelope", record),
                 "put": operation("Update a record", "200", "Updated", "TableRecordEnvelope", record, body=True),
                 "patch": operation("Update a record", "200", "Updated", "TableRecordEnvelope", record, body=True),
-                "delete": operation("Delete a record", "204", "Deleted", parameters=[_TABLE, _SYS_ID]),
+                "delete": operation("Delete a record", "204", "Deleted", parameters=[table, sys_id]),
             },
         )
