@@ -1,7 +1,5 @@
 """The WSDL of the interaction table (SOAP.md §2), built with lxml from
 the table's fields, and the order of the columns every response follows."""
-from functools import lru_cache
-
 from lxml import etree
 
 from ..records import fields as F
@@ -119,11 +117,10 @@ def _sub(parent, namespace, tag, **attributes):
     return etree.SubElement(parent, f"{{{namespace}}}{tag}", attributes)
 
 
-@lru_cache(maxsize=64)
 def document(base_url, display):
     """The WSDL as bytes, for a request to `base_url` (scheme and host)
-    asking for display values `display` ("false", "true" or "all"). The
-    cache is bounded: the Host header is the client's to choose."""
+    asking for display values `display` ("false", "true" or "all"). Built
+    on each request (a client loads it once; it takes about a millisecond)."""
     definitions = etree.Element(f"{{{WSDL_NS}}}definitions", nsmap=_NSMAP, targetNamespace=TNS)
     _schema(_sub(definitions, WSDL_NS, "types"), display)
     for operation in OPERATIONS:

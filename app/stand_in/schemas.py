@@ -50,8 +50,13 @@ class JournalMatchSchema(MatchSchema):
     status = fields.Integer(strict=True, validate=validate.Range(100, 599))
 
 
+# The field makers below run at import, when the schemas are defined, before
+# mutmut forks its mutants: none could act; the tests of each field's rules
+# (test_stand_in_faults, test_stand_in_seed) stand in for it.
+# pragma: no mutate start
 def _status():
     return fields.Integer(strict=True, required=True, validate=validate.Range(400, 599))
+# pragma: no mutate end
 
 
 class ErrorEffectSchema(Strict):
@@ -125,8 +130,11 @@ class SeedUserSchema(Strict):
     admin = fields.Boolean(load_default=False)
 
 
+# Made at import, like _status.
+# pragma: no mutate start
 def _reference(**kwargs):
     return fields.String(validate=validate.Length(max=32), **kwargs)
+# pragma: no mutate end
 
 
 _DATE_TIME = "%Y-%m-%d %H:%M:%S"
