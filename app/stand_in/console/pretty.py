@@ -37,6 +37,9 @@ def _xml(text):
         root = etree.fromstring(text.encode("utf-8", "surrogateescape"), serialization.xml_parser())
     except (etree.XMLSyntaxError, ValueError):
         return text
+    if root.getroottree().docinfo.doctype:
+        # Written out again it would lose its DOCTYPE: show what was sent.
+        return text
     # Whitespace between elements would keep lxml from indenting.
     for element in root.iter():
         if element.text is not None and not element.text.strip() and len(element):
