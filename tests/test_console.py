@@ -374,3 +374,15 @@ def test_a_token_is_good_on_any_worker_for_its_user_only_and_dies_with_a_new_pas
     assert not csrf.valid("carol", token)
     runner.invoke(args=["user", "passwd", "admin", "--password", "new-pw"])
     assert not csrf.valid("admin", token)
+
+
+def test_the_confirmation_counts_what_a_reset_would_delete(console, api, runner):
+    runner.invoke(args=["user", "add", "dave", "--password", "pw"])
+    api.created()
+    api.created()
+    assert console.post("/faults", {"preset": "close503", "times": "1"}).status_code == 303
+    everything = console.get("/reset?scope=all")
+    for count, what in ((2, "interactions"), (2, "journal entries"), (1, "fault rules"), (1, "users")):
+        assert f"<b>{count}</b> {what}" in everything, what
+    interactions_only = console.get("/reset?scope=interactions")
+    assert "<b>2</b> interactions" in interactions_only and "</b> users</li>" not in interactions_only
