@@ -6,6 +6,8 @@ import pytest
 
 from conftest import CHANNEL, basic, failure
 
+from app.stand_in import journal
+
 
 def entries(client, headers, **filters):
     response = client.get("/__stand_in/requests", query_string=filters, headers=headers)
@@ -246,3 +248,20 @@ def test_wait_times_out_with_a_408_giving_the_count(client, admin_auth):
 def test_wait_refuses_a_bad_body(client, admin_auth, body, message):
     response = client.post("/__stand_in/requests/wait", json=body, headers=admin_auth)
     assert (response.status_code, response.json) == (400, failure(message))
+
+
+def test_the_entries_that_mention_an_interaction_by_sys_id_or_number(app, client, admin_auth):
+    first = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth).json["result"]
+    client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
+    fields = "&sysparm_fields=state"
+    client.get(f"/api/now/table/interaction?sysparm_query=number={first['number']}{fields}", headers=admin_auth)
+    client.get(f"/api/now/table/interaction/{first['sys_id']}?{fields[1:]}", headers=admin_auth)
+    with app.app_context():
+        found = journal.mentioning(first["sys_id"], first["number"])
+        by_number = journal.mentioning("no-such-sys-id", first["number"])
+    assert [(entry["method"], entry["path"]) for entry in found] == [
+        ("GET", f"/api/now/table/interaction/{first['sys_id']}"),
+        ("GET", "/api/now/table/interaction"),
+        ("POST", "/api/now/interaction"),
+    ]
+    assert [entry["path"] for entry in by_number] == ["/api/now/table/interaction", "/api/now/interaction"]
