@@ -1,6 +1,7 @@
 """Real gunicorn masters for the deployment tests: started the way an
 operator starts one (`gunicorn wsgi:app` with gunicorn.conf.py, settings in
 the environment) on a free loopback port, and stopped without fail."""
+import contextlib
 import http.client
 import ipaddress
 import os
@@ -17,6 +18,17 @@ HOST = "127.0.0.1"
 # Settings of the developer's shell that would change what the test starts.
 _FOREIGN_SETTINGS = ("DATABASE_URL", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "HOST", "PORT", "LOG_LEVEL")
 _ESTABLISHED = "01"  # a socket's state in /proc/net/tcp
+
+
+@contextlib.contextmanager
+def serving(directory, admin_password, workers=2, **options):
+    """A healthy gunicorn on an SQLite file in `directory`, stopped on exit:
+    a module's server for the client tests."""
+    gunicorn = Gunicorn(directory, f"sqlite:///{directory / 'interaction.sqlite3'}", admin_password, workers, **options)
+    try:
+        yield gunicorn.wait_until_healthy()
+    finally:
+        gunicorn.stop()
 
 
 def free_port():

@@ -4,20 +4,15 @@ import pysnow
 import pytest
 import requests
 from conftest import CHANNEL, QUEUE
-from gunicorn_server import Gunicorn
+from gunicorn_server import serving
 
 PASSWORD = "pysnow-secret"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("gunicorn")
-    gunicorn = Gunicorn(directory, f"sqlite:///{directory / 'interaction.sqlite3'}", PASSWORD, workers=2)
-    try:
-        gunicorn.wait_until_healthy()
+    with serving(tmp_path_factory.mktemp("gunicorn"), PASSWORD) as gunicorn:
         yield f"127.0.0.1:{gunicorn.port}"
-    finally:
-        gunicorn.stop()
 
 
 @pytest.fixture

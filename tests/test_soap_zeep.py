@@ -6,7 +6,7 @@ import requests
 import zeep
 import zeep.exceptions
 from conftest import CHANNEL, QUEUE
-from gunicorn_server import Gunicorn
+from gunicorn_server import serving
 
 from app.models import ADMIN_SYS_ID
 
@@ -15,13 +15,8 @@ PASSWORD = "zeep-secret"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("gunicorn")
-    gunicorn = Gunicorn(directory, f"sqlite:///{directory / 'interaction.sqlite3'}", PASSWORD, workers=2)
-    try:
-        gunicorn.wait_until_healthy()
+    with serving(tmp_path_factory.mktemp("gunicorn"), PASSWORD) as gunicorn:
         yield f"http://127.0.0.1:{gunicorn.port}"
-    finally:
-        gunicorn.stop()
 
 
 def transport(password=PASSWORD):

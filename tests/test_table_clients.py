@@ -7,7 +7,7 @@ import pysnow
 import pytest
 import requests
 from conftest import CHANNEL, QUEUE
-from gunicorn_server import Gunicorn, make_certificate
+from gunicorn_server import make_certificate, serving
 from pysnc import ServiceNowClient
 
 PASSWORD = "table-clients-secret"
@@ -18,19 +18,12 @@ ADMIN_SYS_ID = "6816f79cc0a8016401c5a33be04be441"
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("table-clients")
     certificate, key = make_certificate(directory)
-    gunicorn = Gunicorn(
-        directory,
-        f"sqlite:///{directory / 'interaction.sqlite3'}",
-        PASSWORD,
-        workers=2,
-        extra_args=["--certfile", str(certificate), "--keyfile", str(key)],
-        ssl_context=ssl.create_default_context(cafile=certificate),
-    )
-    try:
-        gunicorn.wait_until_healthy()
+    tls = {
+        "extra_args": ["--certfile", str(certificate), "--keyfile", str(key)],
+        "ssl_context": ssl.create_default_context(cafile=certificate),
+    }
+    with serving(directory, PASSWORD, **tls) as gunicorn:
         yield f"127.0.0.1:{gunicorn.port}", str(certificate)
-    finally:
-        gunicorn.stop()
 
 
 def session(certificate):
