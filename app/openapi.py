@@ -120,7 +120,7 @@ def build():
             f"{prefix}/interaction/{{interaction_id}}/close",
             operations={"post": _operation("Close an interaction", "200", "Closed", parameters=[interaction_id])},
         )
-    table_openapi.add_to(spec, _TRANSACTION_HEADER)
+    table_openapi.add_to(spec, _TRANSACTION_HEADER, _ERRORS)
     spec.path(
         PATH,
         operations={

@@ -204,6 +204,12 @@ def matching(match, since=None):
     """The entries that a matcher (schemas.JournalMatchSchema) matches,
     newest first. The path is a regular expression, searched in Python:
     the journal is small and the engines' regex dialects differ."""
+    return [orjson.loads(entry) for entry in _matching_texts(match, since)]
+
+
+def _matching_texts(match, since=None):
+    """The matching entries as stored (JSON text), newest first: decoded
+    only where they are shown."""
     query = _newest()
     if "method" in match:
         query = query.where(StandInRequest.method == match["method"])
@@ -217,7 +223,18 @@ def matching(match, since=None):
         query = query.where(StandInRequest.received_at >= since)
     rows = query.select(StandInRequest.path, StandInRequest.entry).tuples()
     pattern = re.compile(match["path"]) if "path" in match else None
-    return [orjson.loads(entry) for path, entry in rows if pattern is None or pattern.search(path)]
+    return [entry for path, entry in rows if pattern is None or pattern.search(path)]
+
+
+def count(match):
+    """How many entries a matcher matches."""
+    return len(_matching_texts(match))
+
+
+def page(match, since, offset, limit):
+    """(how many match, the entries of one page of them)."""
+    texts = _matching_texts(match, since)
+    return len(texts), [orjson.loads(entry) for entry in texts[offset : offset + limit]]
 
 
 def find(transaction_id):

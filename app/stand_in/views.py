@@ -67,9 +67,8 @@ def list_requests():
         if not args["status"].isdigit():
             raise APIError(400, "status: Not a valid integer.")
         args["status"] = int(args["status"])
-    entries = journal.matching(schemas.load(_match_schema, args), since)
-    page = entries[paging["offset"] : paging["offset"] + paging["limit"]]
-    return _result(page, headers={"X-Total-Count": str(len(entries))})
+    total, page = journal.page(schemas.load(_match_schema, args), since, paging["offset"], paging["limit"])
+    return _result(page, headers={"X-Total-Count": str(total)})
 
 
 @bp.get("/requests/<transaction_id>")
@@ -83,7 +82,7 @@ def get_request(transaction_id):
 @bp.post("/requests/count")
 def count_requests():
     match = schemas.load(_match_schema, _body(optional=True))
-    return _result({"count": len(journal.matching(match))})
+    return _result({"count": journal.count(match)})
 
 
 @bp.post("/requests/wait")

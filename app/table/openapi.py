@@ -8,17 +8,13 @@ from ..records.validation import write_schema
 _MEDIA_TYPES = ("application/json", "application/xml", "text/xml")
 _PREFIXES = ("/api/now/table", "/api/now/v1/table", "/api/now/v2/table")
 
-_ERRORS = {
+# What differs from the Interaction API's answers of the same status; the
+# rest (401, 406, 413, 415, 500, 503) are theirs, passed to add_to.
+_OWN_ERRORS = {
     "400": "An invalid table, parameter, encoded query or value; a body that is not a JSON or XML object",
-    "401": "No or wrong credentials, or an inactive user (WWW-Authenticate: BASIC)",
     "403": "A write to sys_user, which is read-only",
     "404": "No record with this sys_id (v1: also a list that matches nothing)",
     "405": "A method the route does not take",
-    "406": "No acceptable response format (answered in JSON)",
-    "413": "A body over 10 MiB (10485760 bytes)",
-    "415": "A Content-Type other than JSON or XML, or an unknown charset",
-    "500": "A fault of the service; the detail holds the transaction id to find it in the log",
-    "503": "The database is unavailable",
 }
 
 _VALUE = {
@@ -63,12 +59,12 @@ def _content(schema):
     return {media_type: {"schema": {"$ref": f"#/components/schemas/{schema}"}} for media_type in _MEDIA_TYPES}
 
 
-def _operation(transaction, summary, status, description, envelope=None, parameters=(), body=False, headers=None):
+def _operation(transaction, errors, summary, status, description, envelope=None, parameters=(), body=False, headers=None):
     success = {"description": description, "headers": {**transaction, **(headers or {})}}
     if envelope:
         success["content"] = _content(envelope)
     responses = {status: success}
-    for code, text in _ERRORS.items():
+    for code, text in sorted(errors.items()):
         responses[code] = {"description": text, "headers": transaction, "content": _content("ErrorEnvelope")}
     operation = {"summary": summary, "security": [{"basicAuth": []}], "parameters": list(parameters), "responses": responses}
     if body:
@@ -80,10 +76,11 @@ def _operation(transaction, summary, status, description, envelope=None, paramet
     return operation
 
 
-def add_to(spec, transaction_header):
+def add_to(spec, transaction_header, errors):
     """Adds the Table API's schemas and paths to an apispec APISpec; every
-    answer carries `transaction_header`, as the Interaction API's do."""
-    operation = functools.partial(_operation, transaction_header)
+    answer carries `transaction_header`, and the errors the Interaction API
+    shares (`errors`, by status) read as there."""
+    operation = functools.partial(_operation, transaction_header, {**errors, **_OWN_ERRORS})
     table = _parameter("table_name", "The table", {"type": "string", "enum": list(F.TABLES)}, where="path", required=True)
     sys_id = _parameter("sys_id", "The record's sys_id", where="path", required=True)
     spec.components.schema("InteractionWrite", schema=write_schema(F.INTERACTION.name))
