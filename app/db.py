@@ -52,9 +52,10 @@ class WalCheckpointer:
     by every frame ever written.
     """
 
-    def __init__(self, path, queue_lock_path):
+    def __init__(self, path, queue_lock_path, synchronous):
         self._path = path
         self._queue_lock_path = queue_lock_path
+        self._synchronous = synchronous
         self._due = threading.Event()
         self._pid = None
 
@@ -80,6 +81,8 @@ class WalCheckpointer:
             self._due.wait()
             self._due.clear()
             try:
+                # The checkpoint's fsyncs are the writers' setting's to make or skip.
+                connection.execute(f"PRAGMA synchronous={self._synchronous}")
                 connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 fcntl.flock(queue, fcntl.LOCK_EX)
                 try:
@@ -118,7 +121,7 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
         self._lock_pid = None
         self._commits = 0
         self._queue_lock_path = database + "-writers.lock"
-        self._checkpointer = WalCheckpointer(database, self._queue_lock_path)
+        self._checkpointer = WalCheckpointer(database, self._queue_lock_path, dict(self._pragmas)["synchronous"])
 
     def _queue_lock(self):
         # A forked child must not share its parent's lock: flock belongs to
@@ -159,6 +162,7 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
             yield
         finally:
             self._leave_queue()
+        self._committed()
 
     def _leave_queue(self):
         """Idempotent: a failed COMMIT is followed by a ROLLBACK."""
@@ -173,12 +177,14 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
     def commit(self):
         try:
             super().commit()
-            self._commits += 1
         finally:
             self._leave_queue()
-        self._checkpoint_now_and_then()
+        self._committed()
 
-    def _checkpoint_now_and_then(self):
+    def _committed(self):
+        """Every CHECKPOINT_EVERY commits, the checkpointer copies the WAL
+        back, so that it is started over rather than grown."""
+        self._commits += 1
         if self._commits % self.CHECKPOINT_EVERY == 0:
             try:
                 self._checkpointer.wake()
@@ -281,6 +287,14 @@ def single_write(proxy=database):
 
 
 def close_connection(exc=None):
+    """Hands the request's connection back to the pool. The journal's SQLite
+    connection stays with its thread: every request writes an entry, and a
+    checkout and return each time cost more than the write itself."""
+    if database.obj is not None and not database.is_closed():
+        database.close()
+
+
+def close_all_connections():
     for proxy in (database, journal_database):
         if proxy.obj is not None and not proxy.is_closed():
             proxy.close()
@@ -297,8 +311,12 @@ def init_app(app, models, seed):
         # changed the file: a journal write per request in the same file made
         # every worker re-read its pages twice as often, which cost more than
         # the write itself. A file of its own also keeps the journal's writes
-        # out of the writers' queue.
-        journal_database.initialize(open_database(f"sqlite:///{database.obj.database}-stand-in", *settings))
+        # out of the writers' queue. It is written without fsync: a power
+        # loss may cost the journal (a record of requests, not their data),
+        # where the fsyncs of its checkpoints cost every request.
+        journal_database.initialize(
+            open_database(f"sqlite:///{database.obj.database}-stand-in", "OFF", app.config["SQLITE_BUSY_TIMEOUT"])
+        )
     app.teardown_appcontext(close_connection)
     # Hosts and database often start together: wait for it a while rather
     # than fail, which would stop gunicorn's master altogether.
@@ -312,7 +330,7 @@ def init_app(app, models, seed):
             log.warning("The database is not available yet, retrying: %s", error)
             time.sleep(1)
         finally:
-            close_connection()
+            close_all_connections()
 
 
 class Param(str):

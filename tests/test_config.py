@@ -10,7 +10,7 @@ from playhouse.pool import PooledPostgresqlDatabase
 
 from app import create_app
 from app.config import from_environment
-from app.db import QueuedWritersSqliteDatabase, database, open_database
+from app.db import QueuedWritersSqliteDatabase, database, journal_database, open_database
 from app.models import SysUser
 from conftest import ADMIN_PASSWORD, CHANNEL, basic
 
@@ -116,10 +116,10 @@ def test_passwords_are_hashed_with_scrypt_by_default(environ, tmp_path, make_sql
         assert SysUser.get(SysUser.user_name == "admin").password_hash.startswith("scrypt:")
 
 
-def pragmas(app):
+def pragmas(app, db=database):
     with app.app_context():
         return {
-            name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]
+            name: db.execute_sql(f"PRAGMA {name}").fetchone()[0]
             for name in ("journal_mode", "synchronous", "busy_timeout", "wal_autocheckpoint")
         }
 
@@ -137,6 +137,15 @@ def test_sqlite_settings_from_the_environment_are_applied(environ, tmp_path, mak
     environ.setenv("SQLITE_BUSY_TIMEOUT", "2.5")
     app = make_sqlite_app(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     assert pragmas(app) == {"journal_mode": "wal", "synchronous": 2, "busy_timeout": 2500, "wal_autocheckpoint": 20000}
+
+
+def test_the_sqlite_journal_is_written_without_fsync_whatever_the_database_s_setting(environ, tmp_path, make_sqlite_app):
+    environ.setenv("PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    environ.setenv("SQLITE_SYNCHRONOUS", "full")
+    environ.setenv("SQLITE_BUSY_TIMEOUT", "2.5")
+    app = make_sqlite_app(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    journal = pragmas(app, journal_database)
+    assert journal == {"journal_mode": "wal", "synchronous": 0, "busy_timeout": 2500, "wal_autocheckpoint": 20000}
 
 
 def test_a_sqlite_transaction_takes_the_write_lock_when_it_begins(tmp_path):

@@ -1,7 +1,9 @@
 """Writers on SQLite queue on a file lock: the queue must always be left,
 whether a transaction commits or fails, and threads of one process must
 take turns like processes do."""
+import functools
 import os
+import sqlite3
 import threading
 import time
 
@@ -96,6 +98,48 @@ def test_one_checkpointer_thread_copies_the_wal_back_every_hundred_commits(db, t
     assert caplog.records == []
 
 
+def test_single_statements_in_the_queue_count_towards_checkpoints_too(db, tmp_path):
+    path = tmp_path / "writers.sqlite3"
+
+    def write(n):
+        with db.connection_context(), db.queued():
+            db.execute_sql("INSERT INTO t VALUES (?)", (n,))
+
+    write(0)
+    first = wal_restarts(path)
+    written = 1
+    deadline = time.monotonic() + 10
+    while wal_restarts(path) == first and time.monotonic() < deadline:
+        write(written)
+        written += 1
+        time.sleep(0.002)
+    assert wal_restarts(path) > first
+    assert written > db.CHECKPOINT_EVERY
+
+
+def test_the_checkpointer_syncs_as_its_database_is_set_to(tmp_path, monkeypatch):
+    executed = []
+
+    class Recording(sqlite3.Connection):
+        def execute(self, sql, *args):
+            executed.append(sql)
+            return super().execute(sql, *args)
+
+    monkeypatch.setattr(sqlite3, "connect", functools.partial(sqlite3.connect, factory=Recording))
+    db = open_database(f"sqlite:///{tmp_path / 'writers.sqlite3'}", "OFF")
+    try:
+        with db.connection_context():
+            db.execute_sql("CREATE TABLE t (n INTEGER)")
+        for n in range(db.CHECKPOINT_EVERY):
+            insert(db, n)
+        deadline = time.monotonic() + 10
+        while "PRAGMA wal_checkpoint(PASSIVE)" not in executed and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        db.close_all()
+    assert executed[executed.index("PRAGMA synchronous=OFF") + 1 :][:1] == ["PRAGMA wal_checkpoint(PASSIVE)"]
+
+
 def test_a_checkpointer_that_cannot_start_is_logged_and_the_commit_stands(db, monkeypatch, caplog):
     error = RuntimeError("can't start new thread")
 
@@ -134,7 +178,7 @@ def test_a_checkpointer_that_cannot_open_its_files_is_logged_and_tried_again(db,
 def test_a_failed_checkpoint_is_logged_and_the_next_one_still_runs(tmp_path, caplog):
     not_a_database = tmp_path / "garbage.sqlite3"
     not_a_database.write_bytes(b"not a database" * 512)
-    checkpointer = WalCheckpointer(str(not_a_database), str(tmp_path / "garbage.lock"))
+    checkpointer = WalCheckpointer(str(not_a_database), str(tmp_path / "garbage.lock"), "NORMAL")
 
     def warnings_within(seconds):
         deadline = time.monotonic() + seconds

@@ -6,6 +6,7 @@ import pytest
 
 from conftest import CHANNEL, basic, failure
 
+from app.db import database, journal_database
 from app.stand_in import journal
 
 
@@ -183,6 +184,14 @@ def test_on_sqlite_the_journal_is_a_file_of_its_own_beside_the_database(make_app
     # A restart finds it as it was.
     client = make_app(DATABASE_URL=f"sqlite:///{path}").test_client()
     assert [e["path"] for e in entries(client, admin_auth).json["result"]] == ["/nowhere"]
+
+
+def test_a_request_hands_its_connection_back_and_the_journal_keeps_its_own(client, admin_auth):
+    client.get("/api/now/table/interaction", headers=admin_auth)
+    assert database.is_closed()
+    # On SQLite a file and a connection of its own, written by every request;
+    # on PostgreSQL the journal's connection is the request's.
+    assert journal_database.is_closed() is (journal_database.obj is database.obj)
 
 
 def test_journal_size_0_keeps_no_journal(make_app, admin_auth):

@@ -19,7 +19,7 @@ from peewee import SQL, fn
 
 from .. import negotiation
 from ..auth import checked_user
-from ..db import compiled_for_journal, database, journal_database, param, single_write
+from ..db import close_connection, compiled_for_journal, journal_database, param, single_write
 from ..models import StandInRequest
 from . import scope
 
@@ -116,12 +116,13 @@ def _insert():
         user_name=param("user_name"),
         response_format=param("response_format"),
         entry=param("entry"),
-    ).returning(StandInRequest.id)
+    )
 
 
 @compiled_for_journal
 def _prune():
-    return StandInRequest.delete().where(StandInRequest.id <= param("below"))
+    newest = StandInRequest.select(fn.MAX(StandInRequest.id))
+    return StandInRequest.delete().where(StandInRequest.id <= fn.COALESCE(newest, SQL("0")) - param("size"))
 
 
 def record(response):
@@ -173,7 +174,7 @@ def _write(response):
     }
     # One statement, committed by itself: no BEGIN/COMMIT round trips.
     with single_write(journal_database):
-        new_id = _insert().execute(
+        _insert().execute(
             transaction_id=entry["transaction_id"],
             received_at=entry["received_at"],
             method=entry["method"][:16],
@@ -182,11 +183,11 @@ def _write(response):
             user_name=user_name,
             response_format=context.get("response_format") or negotiation.response_format(environ.get("HTTP_ACCEPT")),
             entry=orjson.dumps(entry).decode(),
-        ).fetchone()[0]
+        )
     _writes += 1
     if _writes % PRUNE_EVERY == 0:
         with single_write(journal_database):
-            _prune().execute(below=new_id - config["JOURNAL_SIZE"])
+            _prune().execute(size=config["JOURNAL_SIZE"])
 
 
 def _newest():
@@ -263,10 +264,8 @@ def wait(match, count, timeout_ms):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return False, len(entries)
-        # Handing the connections back between polls keeps the pools free.
-        for proxy in (database, journal_database):
-            if not proxy.is_closed():
-                proxy.close()
+        # Handing the connection back between polls keeps the pool free.
+        close_connection()
         time.sleep(min(0.05, remaining))
 
 
