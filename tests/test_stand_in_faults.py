@@ -177,13 +177,15 @@ def test_an_invalid_rule_is_a_400_naming_the_field(client, admin_auth, rule, mes
     assert client.get("/__stand_in/faults", headers=admin_auth).json == {"result": []}
 
 
-def test_soap_calls_are_journaled_and_faults_reach_them(client, admin_auth):
-    from soap_envelopes import SOAP_CONTENT_TYPE, envelope, post
+def test_soap_calls_are_journaled_and_faults_reach_them_as_soap_faults(client, admin_auth):
+    from soap_envelopes import SOAP_CONTENT_TYPE, canonical, envelope, fault_xml, post
 
     body = envelope("insert", [("channel", CHANNEL)])
     rule = add(client, admin_auth, match={"path": r"^/interaction\.do$"}, effect={"type": "error", "status": 503}, times=1)
     failed = post(client, admin_auth, body, **{"Content-Type": SOAP_CONTENT_TYPE})
     assert (failed.status_code, failed.headers["X-Stand-In-Fault"]) == (503, str(rule["id"]))
+    assert failed.content_type == SOAP_CONTENT_TYPE
+    assert canonical(failed.data) == canonical(fault_xml("Server", "Service Unavailable"))
     served = post(client, admin_auth, body, **{"Content-Type": SOAP_CONTENT_TYPE})
     assert served.status_code == 200 and b"<number>IMS0000001</number>" in served.data
     entries = client.get("/__stand_in/requests", query_string={"path": "interaction.do"}, headers=admin_auth).json["result"]
@@ -192,3 +194,14 @@ def test_soap_calls_are_journaled_and_faults_reach_them(client, admin_auth):
         ("POST", "SOAP", 503, "admin", rule["id"]),
     ]
     assert entries[0]["request"]["body"] == body.decode()
+
+
+@pytest.mark.parametrize("status, code", [(499, "Client"), (500, "Server")])
+def test_an_injected_soap_fault_carries_the_rule_s_texts_and_headers(client, admin_auth, status, code):
+    from soap_envelopes import SOAP_CONTENT_TYPE, canonical, envelope, fault_xml, post
+
+    effect = {"type": "error", "status": status, "message": "Try later", "detail": "busy <now>", "headers": {"Retry-After": "1"}}
+    add(client, admin_auth, match={"path": "interaction"}, effect=effect)
+    failed = post(client, admin_auth, envelope("get", [("sys_id", "x")]), **{"Content-Type": SOAP_CONTENT_TYPE})
+    assert (failed.status_code, failed.headers["Retry-After"], failed.content_type) == (status, "1", SOAP_CONTENT_TYPE)
+    assert canonical(failed.data) == canonical(fault_xml(code, "Try later", "busy <now>"))

@@ -72,6 +72,16 @@ def fault(error):
     return Response(envelope.fault(error), status=error.status, content_type=SOAP_CONTENT_TYPE)
 
 
+def injected_fault(error):
+    """An error a fault rule injects (errors.APIError), as a SOAP fault:
+    Client below 500, Server from it, with the rule's status and headers."""
+    code = CLIENT if error.status < 500 else SERVER
+    response = fault(Fault(code, error.message, error.detail, status=error.status))
+    if error.headers:
+        response.headers.update(error.headers)
+    return response
+
+
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(error):
     limit = request.max_content_length

@@ -30,6 +30,7 @@ from ..auth import request_user
 from ..db import compiled, database, param
 from ..errors import APIError, render_error
 from ..models import StandInFaultRule, StandInState
+from ..soap import views as soap
 from . import scope
 
 log = logging.getLogger(__name__)
@@ -249,9 +250,9 @@ def _apply(fault, response):
             return response
     if effect["type"] == "error":
         message, detail = _texts(effect["status"])
-        return render_error(
-            APIError(effect["status"], effect.get("message", message), effect.get("detail", detail), effect.get("headers"))
-        )
+        error = APIError(effect["status"], effect.get("message", message), effect.get("detail", detail), effect.get("headers"))
+        # A SOAP client is answered as it understands failures: a SOAP fault.
+        return soap.injected_fault(error) if request.blueprint == soap.bp.name else render_error(error)
     # drop: cut once the journal has the entry (see cut), which keeps the
     # answer the service gave (phase after); the server's write of it fails.
     fault.dropped = effect["mode"]
