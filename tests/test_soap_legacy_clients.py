@@ -29,7 +29,8 @@ def _perl_has_soap_lite():
 def _php_has_soap():
     if shutil.which("php") is None:
         return False
-    return subprocess.run(["php", "-r", "exit(class_exists('SoapClient') ? 0 : 1);"], capture_output=True).returncode == 0
+    probe = ["php", "-r", "exit(class_exists('SoapClient') ? 0 : 1);"]
+    return subprocess.run(probe, capture_output=True).returncode == 0
 
 
 needs_php = pytest.mark.skipif(
@@ -125,7 +126,10 @@ def test_php_soapclient(server, api):
             "faultcode": "Client",
             "faultstring": "SOAP-ERROR: Encoding: object has no 'sys_id' property",
         },
-        "update_unknown": {"faultcode": "SOAP-ENV:Server", "faultstring": SERVER_FAULT.format("Update", "missing record")},
+        "update_unknown": {
+            "faultcode": "SOAP-ENV:Server",
+            "faultstring": SERVER_FAULT.format("Update", "missing record"),
+        },
         "update_unknown_status": "HTTP/1.1 500 INTERNAL SERVER ERROR",
         "insert_too_long": {
             "faultcode": "SOAP-ENV:Server",
