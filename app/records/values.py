@@ -1,7 +1,7 @@
 """A record as ServiceNow writes it: every value a string, dates in UTC,
 references as links, display values false, true or all."""
 from datetime import datetime
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import NamedTuple
 
 from . import fields as F
@@ -48,9 +48,6 @@ class Projection:
     Built once per (table, view) and kept: rendering a row is then a walk
     over a list of small functions, each bound to its column and converter
     when built (a page of 100 records with display values runs 2,000 of them).
-    They are module functions with their arguments bound (partial), not
-    closures made when the projection is built, so that what runs for a row
-    is looked up when it runs.
     """
 
     def __init__(self, table, view):
@@ -82,7 +79,7 @@ class Projection:
             target = F.TABLES[reference.reference].field(field_name)
             if target is None:
                 return None
-            return _plain(self._index(Column(field_name, through)), TEXT.get(target.kind, _string), view.display)
+            return _plain(self._index(Column(field_name, through)), TEXT.get(target.kind, _string), view.display == "all")
         field = self.table.field(name)
         if field is None:
             return None
@@ -90,53 +87,61 @@ class Projection:
         if field.kind == F.REFERENCE:
             target = F.TABLES[field.reference]
             shown = self._index(Column(target.display_field, name)) if view.display != "false" else None
-            return partial(_reference, index, shown, f"/api/now/table/{target.name}/", view)
+            return _reference(index, shown, f"/api/now/table/{target.name}/", view)
         convert = TEXT.get(field.kind, _string)
         if view.display == "false" or not field.choices:
-            return _plain(index, convert, view.display)
-        return partial(_choice_both if view.display == "all" else _choice, index, convert, field.choices)
+            return _plain(index, convert, view.display == "all")
+        return _choice(index, convert, field.choices, view.display == "all")
 
     def render(self, row, base_url):
         """A row of `self.columns` as a dict of the names asked for."""
         return {name: renderer(row, base_url) for name, renderer in self._renderers}
 
 
-def _plain(index, convert, display):
+def _plain(index, convert, both):
     """A value whose display value is itself."""
-    return partial(_value_both if display == "all" else _value, index, convert)
+    if both:
+
+        def render(row, base):
+            value = convert(row[index])
+            return {"display_value": value, "value": value}
+
+        return render
+    return lambda row, base: convert(row[index])
 
 
-def _value(index, convert, row, base):
-    return convert(row[index])
-
-
-def _value_both(index, convert, row, base):
-    value = convert(row[index])
-    return {"display_value": value, "value": value}
-
-
-def _choice(index, convert, labels, row, base):
+def _choice(index, convert, labels, both):
     """A choice shown by its label; a value with no label as itself."""
-    value = convert(row[index])
-    return labels.get(value, value)
+    if both:
+
+        def render(row, base):
+            value = convert(row[index])
+            return {"display_value": labels.get(value, value), "value": value}
+
+        return render
+
+    def label(row, base):
+        value = convert(row[index])
+        return labels.get(value, value)
+
+    return label
 
 
-def _choice_both(index, convert, labels, row, base):
-    value = convert(row[index])
-    return {"display_value": labels.get(value, value), "value": value}
+def _reference(index, shown, path, view):
+    links = not view.exclude_links
 
+    def render(row, base):
+        value = row[index] or ""
+        if view.display == "false":
+            return {"link": base + path + value, "value": value} if links and value else value
+        display = (row[shown] or "") if value else ""
+        if view.display == "true":
+            return {"display_value": display, "link": base + path + value} if links and value else display
+        if links and value:
+            return {"display_value": display, "link": base + path + value, "value": value}
+        return {"display_value": display, "value": value}
 
-def _reference(index, shown, path, view, row, base):
-    value = row[index] or ""
-    links = value and not view.exclude_links
-    if view.display == "false":
-        return {"link": base + path + value, "value": value} if links else value
-    display = (row[shown] or "") if value else ""
-    if view.display == "true":
-        return {"display_value": display, "link": base + path + value} if links else display
-    if links:
-        return {"display_value": display, "link": base + path + value, "value": value}
-    return {"display_value": display, "value": value}
+    return render
 
 
 @lru_cache(maxsize=256)
