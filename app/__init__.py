@@ -7,7 +7,7 @@ from flask import Flask
 from . import cli, db, errors, health, interactions, openapi, soap, stand_in, table, transactions, users
 from .config import from_environment
 from .models import MODELS, SysUser, seed_counters
-from .records import counts
+from .records import counts, values
 
 
 def create_app(config=None):
@@ -38,6 +38,10 @@ def create_app(config=None):
             file=sys.stderr,
         )
 
+    # How records render is built once per view and kept in the process; an
+    # app starts afresh, so that what it renders comes from the code it runs
+    # (mutation testing forks processes that have built them already).
+    values.projection.cache_clear()
     errors.init_app(app)
     transactions.init_app(app)
     stand_in.init_app(app)
