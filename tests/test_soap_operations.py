@@ -3,7 +3,7 @@ test client, on the same records as the Table API."""
 from xml.sax.saxutils import escape
 
 import pytest
-from conftest import CHANNEL, QUEUE
+from conftest import CHANNEL, QUEUE, basic
 from soap_envelopes import SOAP_CONTENT_TYPE, answer, canonical, envelope, fault_xml, post, response_xml
 
 from app import users
@@ -394,3 +394,32 @@ def test_a_fault_of_the_service_is_a_server_fault_with_the_transaction_id(soap, 
     assert_xml(response, fault_xml("Server", "Internal server error", f"transaction {transaction_id}"), 500)
     assert b"secret" not in response.data and b"Traceback" not in response.data
     assert "secret internals" in caplog.text
+
+
+def test_get_and_delete_record_without_a_sys_id_find_nothing(soap, many):
+    many(2)
+    assert_xml(soap("get"), response_xml("get", ""))
+    assert_xml(soap("deleteRecord"), response_xml("deleteRecord", "<count>0</count>"))
+    assert dict(answer(soap("getKeys")))["count"] == "2"
+
+
+def test_delete_multiple_matches_a_column_for_the_caller(soap, many, agent, client):
+    many(2)
+    agents_own = post(client, basic("agent.smith", "agent-secret"), envelope("insert", [("channel", "c9")]))
+    assert agents_own.status_code == 200, agents_own.data
+    mine = [("opened_by", "javascript:gs.getUserID()")]
+    assert_xml(soap("deleteMultiple", mine), response_xml("deleteMultiple", "<count>2</count>"))
+    assert [dict(record)["channel"] for record in records(soap("getRecords"))] == ["c9"]
+
+
+def test_delete_multiple_with_a_value_its_column_cannot_hold_is_a_client_fault(soap, many):
+    many(2)
+    response = soap("deleteMultiple", [("sys_mod_count", "many")])
+    assert_fault(response, "Client", "'many' is not an integer")
+    assert dict(answer(soap("getKeys")))["count"] == "2"
+
+
+def test_a_fault_is_written_in_utf_8(soap):
+    response = soap("cafébar")
+    assert response.status_code == 500
+    assert response.data == b'<?xml version="1.0" encoding="UTF-8"?>\n' + fault_xml("Client", "Unsupported action: cafébar").encode()

@@ -160,15 +160,16 @@ def test_display_value_true_has_no_dv_columns(client, admin_auth):
 def test_messages_port_type_binding_and_service(client, admin_auth):
     root = parse(fetch(client, admin_auth))
     messages = root.xpath("wsdl:message", namespaces=NS)
-    assert [(m.get("name"), [(p.get("name"), p.get("element")) for p in m]) for m in messages] == [
-        (f"{op}{suffix}", [("interaction", f"tns:{element}")])
+    assert [(m.get("name"), [(p.tag, p.get("name"), p.get("element")) for p in m]) for m in messages] == [
+        (f"{op}{suffix}", [(f"{{{WSDL}}}part", "interaction", f"tns:{element}")])
         for op in OPERATIONS
         for suffix, element in (("SoapIn", op), ("SoapOut", f"{op}Response"))
     ]
     (port_type,) = root.xpath("wsdl:portType", namespaces=NS)
     assert port_type.get("name") == "ServiceNowSoap"
-    assert [(o.get("name"), o[0].get("message"), o[1].get("message")) for o in port_type] == [
-        (op, f"tns:{op}SoapIn", f"tns:{op}SoapOut") for op in OPERATIONS
+    assert [(o.tag, o.get("name"), [(c.tag, c.get("message")) for c in o]) for o in port_type] == [
+        (f"{{{WSDL}}}operation", op, [(f"{{{WSDL}}}input", f"tns:{op}SoapIn"), (f"{{{WSDL}}}output", f"tns:{op}SoapOut")])
+        for op in OPERATIONS
     ]
     (binding,) = root.xpath("wsdl:binding", namespaces=NS)
     assert (binding.get("name"), binding.get("type")) == ("ServiceNowSoap", "tns:ServiceNowSoap")
@@ -176,9 +177,10 @@ def test_messages_port_type_binding_and_service(client, admin_auth):
     assert soap_binding.get("style") == "document"
     assert soap_binding.get("transport") == "http://schemas.xmlsoap.org/soap/http"
     for operation in binding.xpath("wsdl:operation", namespaces=NS):
-        (action,) = operation.xpath("soap:operation/@soapAction", namespaces=NS)
-        assert action == f"{TNS}/{operation.get('name')}"
-        assert operation.xpath("*/soap:body/@use", namespaces=NS) == ["literal", "literal"]
+        assert [child.tag for child in operation] == [f"{{{NS['soap']}}}operation", f"{{{WSDL}}}input", f"{{{WSDL}}}output"]
+        (soap_operation,) = operation.xpath("soap:operation", namespaces=NS)
+        assert dict(soap_operation.attrib) == {"soapAction": f"{TNS}/{operation.get('name')}", "style": "document"}
+        assert operation.xpath("wsdl:input/soap:body/@use | wsdl:output/soap:body/@use", namespaces=NS) == ["literal"] * 2
     assert [o.get("name") for o in binding.xpath("wsdl:operation", namespaces=NS)] == OPERATIONS
     (service,) = root.xpath("wsdl:service", namespaces=NS)
     assert service.get("name") == "ServiceNow_interaction"

@@ -83,12 +83,8 @@ def _envelope():
 
 
 def _append(parent, children):
-    for name, value in children:
-        element = etree.SubElement(parent, name)
-        if isinstance(value, str):
-            element.text = value or None
-        else:
-            _append(element, value)
+    for name, text in children:
+        etree.SubElement(parent, name).text = text or None
 
 
 @lru_cache(maxsize=64)
@@ -105,7 +101,7 @@ def _empty_response(operation, names):
 
 def response(operation, children):
     """The envelope answering `operation`: children are (name, text) pairs,
-    or (name, pairs) for a nested element, unqualified as the WSDL says."""
+    or (name, pairs) for a record of getRecords, unqualified as the WSDL says."""
     envelope = copy.deepcopy(_empty_response(operation, tuple(name for name, _ in children)))
     for element, (_, value) in zip(envelope[0][0], children):
         if isinstance(value, str):
