@@ -423,3 +423,14 @@ def test_a_fault_is_written_in_utf_8(soap):
     response = soap("cafébar")
     assert response.status_code == 500
     assert response.data == b'<?xml version="1.0" encoding="UTF-8"?>\n' + fault_xml("Client", "Unsupported action: cafébar").encode()
+
+
+def test_delete_multiple_deletes_the_interactions_documents_too(soap, client, admin_auth):
+    created = client.post("/api/now/interaction", json={"channel": "c7", "queue": QUEUE}, headers=admin_auth).json["result"]
+    documents = [
+        f"/api/now/table/{created['contextTable']}/{created['contextDocument']}",
+        f"/api/now/table/{created['channelMetadataTable']}/{created['channelMetadataDocument']}",
+    ]
+    assert [client.get(path, headers=admin_auth).status_code for path in documents] == [200, 200]
+    assert_xml(soap("deleteMultiple", [("channel", "c7")]), response_xml("deleteMultiple", "<count>1</count>"))
+    assert [client.get(path, headers=admin_auth).status_code for path in documents] == [404, 404]

@@ -146,14 +146,11 @@ def delete(table, sys_id):
         return table.model.delete().where(table.model.sys_id == sys_id).execute() == 1
 
 
-def delete_matching(table, query, caller):
-    """Delete every record matching `query`; how many there were."""
-    _writable(table)
+def delete_interactions(query, caller):
+    """Delete every interaction matching `query` (SOAP's deleteMultiple);
+    how many there were."""
     with database.atomic():
-        sys_ids = keys(table, query, caller)
-        if table is F.INTERACTION:
-            return _delete_interactions(sys_ids)
-        return _delete_in_batches(table.model, sys_ids)
+        return _delete_interactions(keys(F.INTERACTION, query, caller))
 
 
 def _delete_interactions(sys_ids):
@@ -182,10 +179,6 @@ def _delete_interactions(sys_ids):
                 )
                 model.delete().where(model.sys_id.in_(ids) & ~fn.EXISTS(used)).execute()
     return deleted
-
-
-def _delete_in_batches(model, sys_ids):
-    return sum(model.delete().where(model.sys_id.in_(batch)).execute() for batch in _batches(sys_ids))
 
 
 def _batches(items, size=500):

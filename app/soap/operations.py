@@ -160,7 +160,7 @@ def delete_multiple(values, display):
     if not query.groups:
         raise Fault(CLIENT, "deleteMultiple needs at least one column to match: it never deletes the whole table")
     try:
-        count = store.delete_matching(TABLE, query, current_user())
+        count = store.delete_interactions(query, current_user())
     except QueryError as error:
         raise Fault(CLIENT, str(error)) from None
     return [("count", str(count))]
