@@ -7,7 +7,7 @@ from flask import Flask
 from . import cli, db, errors, health, interactions, openapi, soap, stand_in, table, transactions, users
 from .config import from_environment
 from .models import MODELS, SysUser, seed_counters
-from .records import counts, values
+from .records import counts, validation, values
 
 
 def create_app(config=None):
@@ -38,10 +38,11 @@ def create_app(config=None):
             file=sys.stderr,
         )
 
-    # How records render is built once per view and kept in the process; an
-    # app starts afresh, so that what it renders comes from the code it runs
-    # (mutation testing forks processes that have built them already).
+    # How records render and how writes are checked are built once and kept
+    # in the process; an app starts afresh, so that they come from the code
+    # it runs (mutation testing forks processes that have built them already).
     values.projection.cache_clear()
+    validation.write_schema.cache_clear()
     errors.init_app(app)
     transactions.init_app(app)
     stand_in.init_app(app)
