@@ -1,11 +1,15 @@
 """Fault rules (TEST_SUPPORT.md §4) through Flask's test client; the drops
 and the counts across workers and hosts are in test_stand_in_deployment."""
+import socket
+
 import pytest
 
 from app.models import Interaction
+from app.stand_in import faults
 from conftest import CHANNEL, basic, failure
 
 CLOSE = {"method": "POST", "path": "/close$"}
+NOWHERE = b'{"error":{"message":"Not Found","detail":"/nowhere is not a resource of this service"},"status":"failure"}'
 
 
 def add(client, headers, **rule):
@@ -66,6 +70,18 @@ def test_an_error_in_the_envelope_and_format_of_the_client_then_the_rule_retires
         assert Interaction.select().count() == 2
 
 
+def test_a_rule_without_times_fires_on_every_request_of_its_method(client, admin_auth):
+    rule = add(client, admin_auth, match={"method": "POST"}, effect={"type": "error", "status": 599})
+    other = client.get("/nowhere", headers=admin_auth)
+    assert (other.status_code, "X-Stand-In-Fault" in other.headers) == (404, False)
+    for _ in range(3):
+        response = client.post("/nowhere", headers=admin_auth)
+        # A status no RFC names has a text of its own.
+        assert (response.status_code, response.json) == (599, failure("Injected fault"))
+    listed = client.get(f"/__stand_in/faults/{rule['id']}", headers=admin_auth).json["result"]
+    assert (listed["hits"], listed["remaining"]) == (3, None)
+
+
 def test_skip_then_times_fail_the_first_n_then_succeed(client, admin_auth):
     add(client, admin_auth, match=CLOSE, effect={"type": "error", "status": 500, "message": "Boom", "detail": "x"}, skip=1, times=2)
     sys_id = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth).json["result"]["sys_id"]
@@ -94,10 +110,12 @@ def test_a_delay_then_an_error(client, admin_auth):
     assert response.headers["X-Stand-In-Fault"] == str(rule["id"])
 
 
-def test_a_delay_alone_serves_the_request(client, admin_auth):
-    rule = add(client, admin_auth, effect={"type": "delay", "ms": 1})
+def test_a_delay_alone_serves_the_request(client, admin_auth, monkeypatch):
+    slept = []
+    monkeypatch.setattr(faults.time, "sleep", slept.append)
+    rule = add(client, admin_auth, effect={"type": "delay", "ms": 1500})
     response = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
-    assert response.status_code == 201
+    assert (response.status_code, slept) == (201, [1.5])
     assert response.headers["X-Stand-In-Fault"] == str(rule["id"])
 
 
@@ -119,11 +137,49 @@ def test_a_drop_without_a_connection_is_an_empty_502_in_the_test_client(client, 
     assert (entry["status"], entry["fault"]) == (201, rule["id"])
 
 
+def _connection():
+    """(the server's end, the client's end) of a TCP connection on loopback."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client_end = socket.create_connection(listener.getsockname())
+        server_end, _ = listener.accept()
+    return server_end, client_end
+
+
+@pytest.mark.parametrize("server_socket", ["gunicorn.socket", "werkzeug.socket"])
+@pytest.mark.parametrize(
+    "mode, phase, status, body",
+    [("close", "before", 200, b""), ("reset", "after", 404, NOWHERE)],
+)
+def test_a_drop_cuts_the_connection_the_server_put_in_the_environ(client, admin_auth, server_socket, mode, phase, status, body):
+    rule = add(client, admin_auth, effect={"type": "drop", "mode": mode}, phase=phase)
+    server_end, client_end = _connection()
+    with server_end, client_end:
+        response = client.get("/nowhere", headers=admin_auth, environ_base={server_socket: server_end})
+        # What the server would have written to the connection, had it been there.
+        assert (response.status_code, response.data) == (status, body)
+        if mode == "close":
+            assert client_end.recv(1) == b""
+        else:
+            with pytest.raises(ConnectionResetError):
+                client_end.recv(1)
+    [entry] = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
+    assert (entry["status"], entry["fault"]) == (None if phase == "before" else 404, rule["id"])
+
+
 def test_a_drop_before_leaves_the_status_null(client, admin_auth):
     add(client, admin_auth, effect={"type": "drop"})
     assert client.get("/nowhere").status_code == 502
     [entry] = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
     assert entry["status"] is None
+
+
+def test_each_rule_is_got_and_deleted_by_its_id(client, admin_auth):
+    first = add(client, admin_auth, effect={"type": "drop"}, times=1)
+    second = add(client, admin_auth, effect={"type": "error", "status": 503}, skip=2)
+    got = client.get(f"/__stand_in/faults/{second['id']}", headers=admin_auth)
+    assert got.json == {"result": second}
+    assert client.delete(f"/__stand_in/faults/{first['id']}", headers=admin_auth).json == {"result": {"deleted": 1}}
+    assert client.get("/__stand_in/faults", headers=admin_auth).json == {"result": [second]}
 
 
 def test_delete_all_rules(client, admin_auth):
@@ -146,6 +202,10 @@ def test_a_rule_added_is_seen_at_once_by_a_worker_that_loaded_none(make_app, adm
     assert second.get("/nowhere", headers=admin_auth).status_code == 404
     rule = add(first, admin_auth, effect={"type": "error", "status": 503})
     assert second.get("/nowhere", headers=admin_auth).status_code == 503
+    # A rule replaced by another leaves as many rules: the generation tells.
+    first.delete(f"/__stand_in/faults/{rule['id']}", headers=admin_auth)
+    rule = add(first, admin_auth, effect={"type": "error", "status": 504})
+    assert second.get("/nowhere", headers=admin_auth).status_code == 504
     first.delete(f"/__stand_in/faults/{rule['id']}", headers=admin_auth)
     assert second.get("/nowhere", headers=admin_auth).status_code == 404
 
