@@ -116,15 +116,61 @@ def test_refresh_reloads_the_page_and_is_kept_by_the_filters(console):
     page = console.get("/?refresh=5")
     assert '<meta http-equiv="refresh" content="5">' in page
     assert '<input type="hidden" name="refresh" value="5">' in page
-    for bad in ("abc", "0", "99999"):
+    assert '<meta http-equiv="refresh" content="3600">' in console.get("/?refresh=3600")
+    for bad in ("abc", "0", "3601"):
         assert 'http-equiv="refresh"' not in console.get(f"/?refresh={bad}")
 
 
-def test_pages_forbid_scripts_and_frames(client, admin_auth):
-    response = client.get(CONSOLE + "/", headers=admin_auth)
-    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
-    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+def test_the_refresh_link_keeps_the_filters_but_not_the_notice(console):
+    stop = console.get("/?state=new&refresh=5&done=closed")
+    assert '<a class="refresh on" href="/__stand_in/console/?state=new">Reloading every 5 s · stop</a>' in stop
+    start = console.get("/?state=new&done=closed")
+    assert '<a class="refresh" href="/__stand_in/console/?state=new&amp;refresh=5">Reload every 5 s</a>' in start
+
+
+@pytest.mark.parametrize(
+    "done, notice",
+    [
+        ("closed", "The interaction is closed."),
+        ("fault-added", "The fault rule is added."),
+        ("fault-deleted", "The fault rule is deleted."),
+        ("faults-deleted", "Every fault rule is deleted."),
+        ("reset-interactions", "Reset: interactions, documents, the journal and fault rules are gone."),
+        ("reset-all", "Reset: interactions, documents, the journal, fault rules and every user but admin are gone."),
+    ],
+)
+def test_a_notice_is_a_fixed_text_per_key(console, done, notice):
+    assert f'<p class="notice" role="status">{notice}</p>' in console.get(f"/?done={done}")
+
+
+def test_an_unknown_notice_key_shows_nothing(console):
+    assert 'class="notice"' not in console.get(f"/?done={SCRIPT}")
+
+
+def current_section(page):
+    return re.findall(r'<a href="[^"]+" aria-current="page">(\w+)</a>', page)
+
+
+def test_every_page_marks_its_section_in_the_navigation(console, api, admin_auth):
+    sys_id = api.created()["sys_id"]
+    transaction_id = api.client.get("/__stand_in/requests", headers=admin_auth).json["result"][0]["transaction_id"]
+    assert current_section(console.get("/")) == ["Interactions"]
+    assert current_section(console.get(f"/interactions/{sys_id}")) == ["Interactions"]
+    assert current_section(console.get(f"/requests/{transaction_id}")) == ["Requests"]
+    assert current_section(console.post("/faults", {"preset": "bogus"}).data.decode()) == ["Faults"]
+    assert current_section(console.post("/reset", {"scope": "some"}).data.decode()) == ["Reset"]
+
+
+@pytest.mark.parametrize("path", ["/", "/interactions/nope"])
+def test_pages_forbid_scripts_and_frames_and_are_never_cached(client, admin_auth, path):
+    response = client.get(CONSOLE + path, headers=admin_auth)
+    assert response.headers["Content-Security-Policy"] == (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
     assert response.headers["X-Frame-Options"] == "DENY"
+    # Set on every answer of the service (app/transactions.py).
+    assert response.headers["Cache-Control"] == "no-cache,no-store,must-revalidate,max-age=-1"
 
 
 # --- interactions ----------------------------------------------------------
@@ -135,9 +181,11 @@ def test_the_list_is_newest_first_and_paged_keeping_the_filters(console):
     first = console.get("/")
     assert numbers(first) == [f"IMS{n:07d}" for n in range(30, 5, -1)]
     assert "1–25 of 30" in first
-    assert 'href="/__stand_in/console/?page=2"' in first
+    assert '<a href="/__stand_in/console/?page=2" rel="next">' in first and 'rel="prev"' not in first
     second = console.get("/?page=2")
     assert numbers(second) == [f"IMS{n:07d}" for n in range(5, 0, -1)]
+    assert "26–30 of 30" in second
+    assert '<a href="/__stand_in/console/?page=1" rel="prev">' in second and 'rel="next"' not in second
     filtered = console.get("/?number=IMS00000&refresh=5")
     assert 'href="/__stand_in/console/?number=IMS00000&amp;refresh=5&amp;page=2"' in filtered
 
