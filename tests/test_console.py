@@ -108,8 +108,15 @@ def test_the_database_is_named_without_credentials(app):
     with app.app_context():
         app.config["DATABASE_URL"] = "postgresql://svc:s3cret@db.example:5433/interactions"
         assert overview.database() == "PostgreSQL db.example:5433/interactions"
+        app.config["DATABASE_URL"] = "postgresql:///interactions"
+        assert overview.database() == "PostgreSQL localhost/interactions"
         app.config["DATABASE_URL"] = "sqlite:////srv/data/interaction.sqlite3"
         assert overview.database() == "SQLite /srv/data/interaction.sqlite3"
+
+
+def test_the_version_of_a_checkout_never_installed_is_unknown(console, monkeypatch):
+    monkeypatch.setattr(overview, "DISTRIBUTION", "no-such-distribution")
+    assert '<span class="version">version unknown</span>' in console.get("/")
 
 
 def test_refresh_reloads_the_page_and_is_kept_by_the_filters(console):
