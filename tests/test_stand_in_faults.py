@@ -1,5 +1,6 @@
 """Fault rules (TEST_SUPPORT.md §4) through Flask's test client; the drops
 and the counts across workers and hosts are in test_stand_in_deployment."""
+import logging
 import socket
 
 import pytest
@@ -208,6 +209,20 @@ def test_a_rule_added_is_seen_at_once_by_a_worker_that_loaded_none(make_app, adm
     assert second.get("/nowhere", headers=admin_auth).status_code == 504
     first.delete(f"/__stand_in/faults/{rule['id']}", headers=admin_auth)
     assert second.get("/nowhere", headers=admin_auth).status_code == 404
+
+
+def test_a_worker_reads_its_rules_once_and_a_used_up_rule_costs_a_request_nothing(client, admin_auth, caplog):
+    """The hot path (faults.py): past the statement that reads the user's
+    row and the rules' state, a request reads no rule and writes none."""
+    add(client, admin_auth, effect={"type": "error", "status": 503}, times=1)
+    assert client.get("/nowhere", headers=admin_auth).status_code == 503
+    # This one learns that the rule is used up.
+    assert client.get("/nowhere", headers=admin_auth).status_code == 404
+    caplog.set_level(logging.DEBUG, logger="peewee")
+    assert client.get("/nowhere", headers=admin_auth).status_code == 404
+    statements = [str(record.msg) for record in caplog.records if record.name == "peewee"]
+    assert [s for s in statements if "stand_in_" in s and "sys_user" not in s and "stand_in_request" not in s] == []
+    assert len([s for s in statements if "stand_in_state" in s]) == 1
 
 
 @pytest.mark.parametrize(
