@@ -328,6 +328,18 @@ def test_one_request_masks_headers_indents_bodies_and_copies_as_curl(console, ap
     assert curl.endswith("--data-binary '<request><entry><channel>c'\"'\"'1</channel></entry></request>'")
 
 
+def test_a_body_is_read_as_its_content_type_says_or_else_by_its_first_character(console, api, admin_auth):
+    body = '{"channel": "c1"}'
+    api.client.post("/api/now/interaction", data=body, headers={**admin_auth, "Content-Type": "text/plain"})
+    api.client.post("/api/now/interaction", data=body, headers=admin_auth)
+    untyped, plain = api.client.get("/__stand_in/requests", headers=admin_auth).json["result"]
+    assert "Content-Type" not in untyped["request"]["headers"]
+    indented = escape('{\n  "channel": "c1"\n}')
+    assert indented in console.get(f"/requests/{untyped['transaction_id']}")
+    page = console.get(f"/requests/{plain['transaction_id']}")
+    assert f'<pre class="code">{escape(body)}</pre>' in page and indented not in page
+
+
 def test_an_unknown_request_is_a_404_page(console):
     assert "No request abc in the journal" in console.get("/requests/abc", status=404)
 
@@ -381,6 +393,16 @@ def test_an_invalid_rule_is_a_400_naming_the_field_and_keeps_the_form(console, f
     assert "No fault rule" in response.data.decode()
 
 
+def test_an_invalid_rule_keeps_what_was_typed(console):
+    page = console.post("/faults", {"preset": "delay", "ms": "99999", "path": "/x$"}).data.decode()
+    assert '<input type="number" name="ms" min="0" max="25000" value="99999" required>' in page
+    assert '<input name="path" value="/x$">' in page
+
+
+def test_the_503_preset_says_which_path_it_matches(console):
+    assert "POST on <code>^/api/now(/v1)?/interaction/[^/]+/close$</code>" in console.get("/faults")
+
+
 def test_delete_all_rules(console):
     for _ in range(2):
         console.post("/faults", {"preset": "close503", "times": "1"})
@@ -432,12 +454,13 @@ def test_a_token_is_good_on_any_worker_for_its_user_only_and_dies_with_a_new_pas
 
 
 def test_the_confirmation_counts_what_a_reset_would_delete(console, api, runner):
-    runner.invoke(args=["user", "add", "dave", "--password", "pw"])
+    for name in ("dave", "erin"):
+        runner.invoke(args=["user", "add", name, "--password", "pw"])
     api.created()
     api.created()
     assert console.post("/faults", {"preset": "close503", "times": "1"}).status_code == 303
     everything = console.get("/reset?scope=all")
-    for count, what in ((2, "interactions"), (2, "journal entries"), (1, "fault rules"), (1, "users")):
+    for count, what in ((2, "interactions"), (2, "journal entries"), (1, "fault rules"), (2, "users")):
         assert f"<b>{count}</b> {what}" in everything, what
     interactions_only = console.get("/reset?scope=interactions")
     assert "<b>2</b> interactions" in interactions_only and "</b> users</li>" not in interactions_only

@@ -243,6 +243,7 @@ def test_a_worker_reads_its_rules_once_and_a_used_up_rule_costs_a_request_nothin
         ({"effect": {"type": "drop"}, "phase": "during"}, "phase: Must be one of: before, after."),
         ({"effect": {"type": "drop"}, "match": {"path": "("}}, "match.path: Not a valid regular expression: missing ), unterminated subpattern at position 0."),
         ({"effect": {"type": "drop"}, "match": {"format": "yaml"}}, "match.format: Must be one of: json, xml."),
+        ({"effect": {"type": "drop"}, "match": "/close$"}, "match: Invalid input type."),
         ({"effect": {"type": "drop"}, "when": "now"}, "when: Unknown field."),
     ],
 )
