@@ -453,6 +453,26 @@ def test_a_token_is_good_on_any_worker_for_its_user_only_and_dies_with_a_new_pas
     assert not csrf.valid("admin", token)
 
 
+def test_a_token_binds_its_time_and_its_own_users_password(console, app, runner, carol):
+    token = console.token()
+    issued, mac = token.split(".")
+    assert not csrf.valid("admin", f"{int(issued) - 1}.{mac}")
+    with app.app_context():
+        carols = f"{issued}.{csrf._mac('carol', int(issued))}"
+    assert csrf.valid("carol", carols)
+    runner.invoke(args=["user", "passwd", "carol", "--password", "new-pw"])
+    assert not csrf.valid("carol", carols)
+    assert csrf.valid("admin", token)
+
+
+def test_a_token_is_good_from_a_minute_ahead_to_twelve_hours_old(app, monkeypatch):
+    now = 1_800_000_000
+    monkeypatch.setattr(csrf.time, "time", lambda: now)
+    with app.app_context():
+        for issued, good in ((now - 43_200, True), (now - 43_201, False), (now + 60, True), (now + 61, False)):
+            assert csrf.valid("admin", f"{issued}.{csrf._mac('admin', issued)}") is good, issued
+
+
 def test_the_confirmation_counts_what_a_reset_would_delete(console, api, runner):
     for name in ("dave", "erin"):
         runner.invoke(args=["user", "add", name, "--password", "pw"])
