@@ -94,10 +94,13 @@ def test_every_page_and_form_is_for_admins_only(client, carol, method, path):
 
 @pytest.mark.parametrize("path", ["/", "/requests", "/faults", "/reset", "/reset?scope=all"])
 def test_every_page_has_the_header(console, app, path):
-    console.seed(interaction("IMS0000001", state="queued"), interaction("IMS0000002", state="queued"))
+    console.seed(
+        interaction("IMS0000001", state="queued"), interaction("IMS0000002", state="queued"), interaction("IMS0000003")
+    )
     page = console.get(path)
     with app.app_context():
         assert escape(overview.database()) in page
+    assert re.search(r"New <b>1</b>", page)
     assert re.search(r"Queued <b>2</b>", page)
     assert re.search(r"Closed Complete <b>0</b>", page)
     assert "version 0.1.0" in page
@@ -197,6 +200,12 @@ def test_the_list_is_newest_first_and_paged_keeping_the_filters(console):
     assert 'href="/__stand_in/console/?number=IMS00000&amp;refresh=5&amp;page=2"' in filtered
 
 
+def test_a_full_last_page_has_no_older_link(console):
+    console.seed(*(interaction(f"IMS{n:07d}") for n in range(1, 26)))
+    page = console.get("/")
+    assert "1–25 of 25" in page and 'rel="next"' not in page
+
+
 @pytest.mark.parametrize(
     "query, expected",
     [
@@ -257,7 +266,9 @@ def test_the_close_button_closes_it_with_a_token_and_not_without(console, api):
     sys_id = api.created()["sys_id"]
     refused = console.post(f"/interactions/{sys_id}/close", token=False)
     assert refused.status_code == 403
-    assert "token" in refused.data.decode()
+    assert "<h1>403 · Operation Failed</h1>" in refused.data.decode()
+    detail = "The form's token is missing or out of date: reload the page and send the form again"
+    assert f'<p class="error">{escape(detail)}</p>' in refused.data.decode()
     assert 'class="state state-new"' in console.get(f"/interactions/{sys_id}")
     closed = console.post(f"/interactions/{sys_id}/close")
     assert closed.status_code == 303
