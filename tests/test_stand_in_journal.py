@@ -70,6 +70,7 @@ def test_cookies_are_masked_whole():
     from app.stand_in.journal import mask
 
     assert mask("Cookie", "session=abc; Basic x") == "***"
+    assert mask("Set-Cookie", "session=abc; Path=/") == "***"
     assert mask("authorization", "Basic YWRtaW4=") == "Basic ***"
     assert mask("Authorization", "YWRtaW4=") == "***"
     assert mask("Accept", "text/xml") == "text/xml"
