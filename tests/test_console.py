@@ -305,6 +305,8 @@ def test_the_requests_are_listed_with_the_journal_filters(console, api, carol):
     sys_id = api.created()["sys_id"]
     api.close(sys_id)
     api.close("nope")
+    # Carol's request, the newest, is the one since its own millisecond.
+    time.sleep(0.01)
     api.client.get("/api/now/interaction", headers=carol)
     page = console.get("/requests")
     assert page.count('data-label="Transaction"') == 4
@@ -313,6 +315,8 @@ def test_the_requests_are_listed_with_the_journal_filters(console, api, carol):
     assert console.get("/requests?method=post&path=/close$").count('data-label="Transaction"') == 2
     assert console.get("/requests?status=404").count('data-label="Transaction"') == 1
     assert console.get("/requests?user=carol").count('data-label="Transaction"') == 1
+    since = api.client.get("/__stand_in/requests", headers=api.headers).json["result"][0]["received_at"]
+    assert console.get(f"/requests?since={since}").count('data-label="Transaction"') == 1
     assert "Not a valid regular expression" in console.get("/requests?path=(", status=400)
     assert "status:" in console.get("/requests?status=abc", status=400)
 

@@ -1,6 +1,7 @@
 """The request journal (TEST_SUPPORT.md §3), through HTTP."""
 import base64
 import threading
+import time
 
 import pytest
 
@@ -211,14 +212,16 @@ def test_wait_answers_as_soon_as_the_count_is_reached(app, admin_auth):
     def wait():
         answers["wait"] = waiter.post(
             "/__stand_in/requests/wait",
-            json={"match": {"path": "/close$"}, "count": 2, "timeout_ms": 20000},
+            json={"match": {"path": "/close$"}, "count": 2, "timeout_ms": 1000},
             headers=admin_auth,
         )
 
+    sender.post("/api/now/interaction/0123/close", headers=admin_auth)
     thread = threading.Thread(target=wait)
     thread.start()
-    for _ in range(2):
-        sender.post("/api/now/interaction/0123/close", headers=admin_auth)
+    # The second comes while the wait polls, within its last second.
+    time.sleep(0.1)
+    sender.post("/api/now/interaction/0123/close", headers=admin_auth)
     thread.join(30)
     response = answers["wait"]
     assert response.status_code == 200
@@ -228,11 +231,11 @@ def test_wait_answers_as_soon_as_the_count_is_reached(app, admin_auth):
 def test_wait_times_out_with_a_408_giving_the_count(client, admin_auth):
     client.get("/nowhere", headers=admin_auth)
     response = client.post(
-        "/__stand_in/requests/wait", json={"match": {"path": "^/nowhere"}, "count": 2, "timeout_ms": 0}, headers=admin_auth
+        "/__stand_in/requests/wait", json={"match": {"path": "^/nowhere"}, "count": 2, "timeout_ms": 10}, headers=admin_auth
     )
     assert (response.status_code, response.json) == (
         408,
-        failure("Request Timeout", "1 of 2 matching requests within 0 ms"),
+        failure("Request Timeout", "1 of 2 matching requests within 10 ms"),
     )
 
 
