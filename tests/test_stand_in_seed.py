@@ -6,6 +6,7 @@ import pytest
 from conftest import ADMIN_PASSWORD, CHANNEL, QUEUE, basic, failure
 
 SYS_ID = "0123456789abcdef0123456789abcdef"
+OTHER = "fedcba9876543210fedcba9876543210"
 ADMIN_SYS_ID = "6816f79cc0a8016401c5a33be04be441"
 NO_TABLES = {"interaction": [], "interaction_json_blob": [], "live_group_profile": []}
 # An interaction's row with only the columns that have no default.
@@ -68,6 +69,14 @@ def test_seed_creates_users_and_interactions_keeping_sys_ids_and_numbers(client,
             {"users": [{"user_name": "a", "password": "x"}, {"user_name": "a", "password": "y"}]},
             "Nothing was created: user_name a is given twice",
         ),
+        (
+            {"interactions": [{"channel": CHANNEL, "sys_id": OTHER, "number": "IMS0000009"}, {"channel": CHANNEL, "sys_id": OTHER, "number": "IMS0000009"}]},
+            f"Nothing was created: sys_id {OTHER} is given twice; number IMS0000009 is given twice",
+        ),
+        (
+            {"users": [{"user_name": "admin", "password": "x"}], "interactions": [{"channel": CHANNEL, "sys_id": SYS_ID, "number": "IMS0000001"}]},
+            f"Nothing was created: user_name admin exists; sys_id {SYS_ID} exists; number IMS0000001 exists",
+        ),
     ],
 )
 def test_a_clash_is_a_409_and_nothing_is_created(client, admin_auth, body, detail):
@@ -76,6 +85,42 @@ def test_a_clash_is_a_409_and_nothing_is_created(client, admin_auth, body, detai
     response = seed(client, admin_auth, {**body, "interactions": body.get("interactions", []) + [{"channel": CHANNEL}]})
     assert (response.status_code, response.json) == (409, failure("Conflict", detail))
     assert client.get("/__stand_in/snapshot", headers=admin_auth).json == before
+
+
+def test_a_seed_that_clashes_with_nothing_goes_in_beside_what_exists(client, admin_auth):
+    assert seed(client, admin_auth, {"interactions": [{"channel": CHANNEL, "sys_id": SYS_ID}]}).status_code == 201
+    response = seed(client, admin_auth, {"interactions": [{"channel": CHANNEL, "sys_id": OTHER, "number": "IMS0000009"}]})
+    assert (response.status_code, response.json) == (201, {"result": {"users": [], "interactions": [OTHER]}})
+
+
+def test_a_clash_the_check_missed_is_a_409_all_the_same(client, admin_auth, monkeypatch):
+    """A row written between the check and the transaction: the database refuses it."""
+    from app.stand_in import seeding
+
+    seed(client, admin_auth, {"interactions": [{"channel": CHANNEL, "sys_id": SYS_ID}]})
+    before = client.get("/__stand_in/snapshot", headers=admin_auth).json
+    monkeypatch.setattr(seeding, "_refuse_clashes", lambda data: None)
+    response = seed(client, admin_auth, {"interactions": [{"channel": CHANNEL}, {"channel": CHANNEL, "sys_id": SYS_ID}]})
+    assert (response.status_code, response.json["error"]["message"]) == (409, "Conflict")
+    assert response.json["error"]["detail"].startswith("Nothing was created: ")
+    assert client.get("/__stand_in/snapshot", headers=admin_auth).json == before
+
+
+def test_a_number_given_never_moves_the_counter_back_nor_another_prefixs(client, admin_auth):
+    for number in ("IMS0000050", "IMS0000010", "TASK0000099"):
+        assert seed(client, admin_auth, {"interactions": [{"channel": CHANNEL, "number": number}]}).status_code == 201
+    created = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
+    assert created.json["result"]["number"] == "IMS0000051"
+
+
+def test_the_documents_of_a_seeded_interaction_are_written_by_its_user(client, admin_auth):
+    seed(client, admin_auth, {"interactions": [{"channel": CHANNEL, "sys_id": SYS_ID}]})
+    tables = client.get("/__stand_in/snapshot", headers=admin_auth).json["tables"]
+    [row] = tables["interaction"]
+    for name in ("interaction_json_blob", "live_group_profile"):
+        [document] = tables[name]
+        assert (document["sys_created_by"], document["sys_updated_by"]) == ("admin", "admin")
+        assert (document["sys_created_on"], document["sys_updated_on"]) == (row["sys_created_on"],) * 2
 
 
 @pytest.mark.parametrize(
