@@ -117,6 +117,7 @@ def test_filters_paging_count_and_clear(client, admin_auth, runner):
         return response.json["result"]["count"]
 
     assert count() == 3
+    assert count(method="GET") == 0
     assert count(format="xml") == 1
     assert count(user="carol", status=400, method="POST", path="interaction$") == 1
     cleared = client.delete("/__stand_in/requests", headers=admin_auth)
@@ -157,18 +158,29 @@ def test_bodies_are_cut_at_the_limit_and_bytes_that_are_not_utf8_kept_as_escapes
 
 
 def test_the_journal_keeps_the_newest_journal_size_entries(make_app, admin_auth, monkeypatch):
-    from app.stand_in import journal
+    from app.models import StandInRequest
 
     monkeypatch.setattr(journal, "PRUNE_EVERY", 4)
+    monkeypatch.setattr(journal, "_writes", 0)
     client = make_app(JOURNAL_SIZE=3).test_client()
     for n in range(10):
         client.get(f"/nowhere/{n}", headers=admin_auth)
     response = entries(client, admin_auth)
     assert [e["path"] for e in response.json["result"]] == ["/nowhere/9", "/nowhere/8", "/nowhere/7"]
-    from app.models import StandInRequest
+    assert response.headers["X-Total-Count"] == "3"
+    # Pruned at this worker's 4th and 8th writes: the 3 newest of the 8th, and 2 since.
+    assert StandInRequest.select().count() == 5
 
-    # Pruned every 4 writes of this worker: never more than 3 + 4 rows.
-    assert StandInRequest.select().count() <= 7
+
+def test_a_reader_sees_the_newest_journal_size_entries_however_many_are_stored(make_app, admin_auth, monkeypatch):
+    monkeypatch.setattr(journal, "PRUNE_EVERY", 1000)
+    client = make_app(JOURNAL_SIZE=3).test_client()
+    for n in range(5):
+        client.get(f"/nowhere/{n}", headers=admin_auth)
+    response = entries(client, admin_auth)
+    assert [e["path"] for e in response.json["result"]] == ["/nowhere/4", "/nowhere/3", "/nowhere/2"]
+    count = client.post("/__stand_in/requests/count", json={}, headers=admin_auth)
+    assert count.json == {"result": {"count": 3}}
 
 
 def test_on_sqlite_the_journal_is_a_file_of_its_own_beside_the_database(make_app, tmp_path, admin_auth):
