@@ -253,6 +253,12 @@ def test_an_invalid_rule_is_a_400_naming_the_field(client, admin_auth, rule, mes
     assert client.get("/__stand_in/faults", headers=admin_auth).json == {"result": []}
 
 
+def test_a_rule_must_have_a_body(client, admin_auth):
+    # Unlike a reset's or a wait's, where an empty body takes every default.
+    response = client.post("/__stand_in/faults", headers=admin_auth)
+    assert (response.status_code, response.json) == (400, failure("Exception while reading request", "The request body is empty"))
+
+
 def test_soap_calls_are_journaled_and_faults_reach_them(client, admin_auth):
     from soap_envelopes import SOAP_CONTENT_TYPE, envelope, post
 

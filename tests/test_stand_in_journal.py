@@ -73,8 +73,36 @@ def test_cookies_are_masked_whole():
     assert mask("Cookie", "session=abc; Basic x") == "***"
     assert mask("Set-Cookie", "session=abc; Path=/") == "***"
     assert mask("authorization", "Basic YWRtaW4=") == "Basic ***"
+    assert mask("Proxy-Authorization", "Digest username=x, realm=y") == "Digest ***"
     assert mask("Authorization", "YWRtaW4=") == "***"
     assert mask("Accept", "text/xml") == "text/xml"
+
+
+@pytest.mark.parametrize("request_number", [1, 2])
+def test_request_headers_are_named_as_werkzeug_names_them(client, admin_auth, monkeypatch, request_number):
+    """The second request finds the names the first worked out."""
+    # A process works each name out once: start afresh, so that this test does.
+    monkeypatch.setattr(journal, "_NAMES", {})
+    headers = {**admin_auth, "Content-Type": "application/json", "X-Client_Build": "7", "X-Empty": ""}
+    for _ in range(request_number):
+        client.post("/api/now/interaction", data=b'{"channel": "c"}', headers=headers)
+    entry = entries(client, admin_auth).json["result"][0]
+    assert entry["request"]["headers"] == {
+        "Host": "localhost",
+        "User-Agent": entry["request"]["headers"]["User-Agent"],
+        "Authorization": "Basic ***",
+        "Content-Type": "application/json",
+        "Content-Length": "16",
+        "X-Client-Build": "7",
+        "X-Empty": "",
+    }
+
+
+def test_a_header_given_twice_is_kept_as_one_joined():
+    assert journal._headers([("Vary", "Accept"), ("Vary", "Origin"), ("Cookie", "a=1")]) == {
+        "Vary": "Accept, Origin",
+        "Cookie": "***",
+    }
 
 
 def test_every_request_is_journaled_whatever_its_status_but_health_openapi_and_stand_in(client, admin_auth):

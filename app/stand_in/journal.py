@@ -53,16 +53,18 @@ def _headers(items):
     return headers
 
 
+# The two headers whose environ keys have no HTTP_ prefix.
+_CONTENT = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
 # Header names as werkzeug writes them, by WSGI environ key (None: no
 # header), worked out once per key; bounded, as clients choose the names.
-_NAMES = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
+_NAMES = {}
 _UNSEEN = object()
 
 
 def _name(key):
     name = _NAMES.get(key, _UNSEEN)
     if name is _UNSEEN:
-        name = key[5:].replace("_", "-").title() if key.startswith("HTTP_") else None
+        name = key[5:].replace("_", "-").title() if key.startswith("HTTP_") else _CONTENT.get(key)
         if len(_NAMES) < 512:
             _NAMES[key] = name
     return name
