@@ -175,8 +175,30 @@ def test_an_unknown_transaction_is_a_404(client, admin_auth):
     )
 
 
+def test_a_body_over_the_services_limit_is_journaled_empty_with_its_413(make_app, admin_auth):
+    client = make_app(MAX_CONTENT_LENGTH=10).test_client()
+    response = client.post("/api/now/interaction", data=b"x" * 11, headers={**admin_auth, "Content-Type": "application/json"})
+    assert response.status_code == 413
+    [entry] = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
+    assert (entry["status"], entry["request"]["body"], entry["request"]["body_truncated"]) == (413, "", False)
+
+
+def test_received_at_and_duration_ms_are_the_requests_own(client, admin_auth):
+    client.post("/__stand_in/faults", json={"effect": {"type": "delay", "ms": 50}}, headers=admin_auth)
+    before = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    client.get("/nowhere", headers=admin_auth)
+    after = time.strftime("%Y-%m-%d %H:%M:%S.999", time.gmtime())
+    [entry] = entries(client, admin_auth).json["result"]
+    assert before <= entry["received_at"] <= after
+    assert 50 <= entry["duration_ms"] < 10_000 and entry["duration_ms"] == round(entry["duration_ms"], 1)
+
+
 def test_bodies_are_cut_at_the_limit_and_bytes_that_are_not_utf8_kept_as_escapes(make_app, admin_auth):
     client = make_app(JOURNAL_BODY_LIMIT=8).test_client()
+    client.post("/api/now/interaction", data=b"12345678", headers={**admin_auth, "Content-Type": "application/json"})
+    [entry] = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
+    assert (entry["request"]["body"], entry["request"]["body_truncated"]) == ("12345678", False)
+    client.delete("/__stand_in/requests", headers=admin_auth)
     client.post("/api/now/interaction", data=b'{"a":"\xff\xfe"}', headers={**admin_auth, "Content-Type": "application/json"})
     [entry] = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
     assert entry["request"]["body"] == '{"a":"\\xff\\xfe'
