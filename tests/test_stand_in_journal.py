@@ -177,10 +177,19 @@ def test_an_unknown_transaction_is_a_404(client, admin_auth):
 
 def test_a_body_over_the_services_limit_is_journaled_empty_with_its_413(make_app, admin_auth):
     client = make_app(MAX_CONTENT_LENGTH=10).test_client()
-    response = client.post("/api/now/interaction", data=b"x" * 11, headers={**admin_auth, "Content-Type": "application/json"})
-    assert response.status_code == 413
-    [entry] = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
-    assert (entry["status"], entry["request"]["body"], entry["request"]["body_truncated"]) == (413, "", False)
+    for size in (10, 11):
+        client.post("/api/now/interaction", data=b"x" * size, headers={**admin_auth, "Content-Type": "application/json"})
+    over, at = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
+    assert (over["status"], over["request"]["body"], over["request"]["body_truncated"]) == (413, "", False)
+    assert (at["status"], at["request"]["body"]) == (400, "x" * 10)
+
+
+def test_the_format_of_a_request_no_view_answered_is_read_from_its_accept(client, admin_auth):
+    client.get("/nowhere", headers={**admin_auth, "Accept": "application/xml"})
+    client.get("/nowhere", headers=admin_auth)
+    for fmt, paths in (("xml", 1), ("json", 1)):
+        count = client.post("/__stand_in/requests/count", json={"format": fmt}, headers=admin_auth)
+        assert count.json == {"result": {"count": paths}}, fmt
 
 
 def test_received_at_and_duration_ms_are_the_requests_own(client, admin_auth):
