@@ -273,7 +273,8 @@ def test_a_failing_journal_write_never_fails_the_request(client, admin_auth, mon
     monkeypatch.setattr(journal, "_insert", broken)
     response = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
     assert response.status_code == 201
-    assert "could not write the journal entry" in caplog.text
+    [record] = [r for r in caplog.records if r.name == "app.stand_in.journal"]
+    assert record.getMessage() == f"transaction {response.headers['X-Transaction-ID']}: could not write the journal entry"
 
 
 def test_wait_answers_as_soon_as_the_count_is_reached(app, admin_auth):
