@@ -71,6 +71,11 @@ def test_an_error_in_the_envelope_and_format_of_the_client_then_the_rule_retires
         assert Interaction.select().count() == 2
 
 
+def test_a_request_whose_accept_names_no_format_is_matched_as_json(client, admin_auth):
+    add(client, admin_auth, match={"format": "json"}, effect={"type": "error", "status": 503})
+    assert client.get("/nowhere", headers={**admin_auth, "Accept": "image/png"}).status_code == 503
+
+
 def test_a_rule_without_times_fires_on_every_request_of_its_method(client, admin_auth):
     rule = add(client, admin_auth, match={"method": "POST"}, effect={"type": "error", "status": 599})
     other = client.get("/nowhere", headers=admin_auth)
