@@ -94,10 +94,13 @@ def test_every_page_and_form_is_for_admins_only(client, carol, method, path):
 
 @pytest.mark.parametrize("path", ["/", "/requests", "/faults", "/reset", "/reset?scope=all"])
 def test_every_page_has_the_header(console, app, path):
-    console.seed(interaction("IMS0000001", state="queued"), interaction("IMS0000002", state="queued"))
+    console.seed(
+        interaction("IMS0000001", state="queued"), interaction("IMS0000002", state="queued"), interaction("IMS0000003")
+    )
     page = console.get(path)
     with app.app_context():
         assert escape(overview.database()) in page
+    assert re.search(r"New <b>1</b>", page)
     assert re.search(r"Queued <b>2</b>", page)
     assert re.search(r"Closed Complete <b>0</b>", page)
     assert "version 0.1.0" in page
@@ -108,23 +111,76 @@ def test_the_database_is_named_without_credentials(app):
     with app.app_context():
         app.config["DATABASE_URL"] = "postgresql://svc:s3cret@db.example:5433/interactions"
         assert overview.database() == "PostgreSQL db.example:5433/interactions"
+        app.config["DATABASE_URL"] = "postgresql:///interactions"
+        assert overview.database() == "PostgreSQL localhost/interactions"
         app.config["DATABASE_URL"] = "sqlite:////srv/data/interaction.sqlite3"
         assert overview.database() == "SQLite /srv/data/interaction.sqlite3"
+
+
+def test_the_version_of_a_checkout_never_installed_is_unknown(console, monkeypatch):
+    monkeypatch.setattr(overview, "DISTRIBUTION", "no-such-distribution")
+    assert '<span class="version">version unknown</span>' in console.get("/")
 
 
 def test_refresh_reloads_the_page_and_is_kept_by_the_filters(console):
     page = console.get("/?refresh=5")
     assert '<meta http-equiv="refresh" content="5">' in page
     assert '<input type="hidden" name="refresh" value="5">' in page
-    for bad in ("abc", "0", "99999"):
+    assert '<meta http-equiv="refresh" content="3600">' in console.get("/?refresh=3600")
+    for bad in ("abc", "0", "3601"):
         assert 'http-equiv="refresh"' not in console.get(f"/?refresh={bad}")
 
 
-def test_pages_forbid_scripts_and_frames(client, admin_auth):
-    response = client.get(CONSOLE + "/", headers=admin_auth)
-    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
-    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+def test_the_refresh_link_keeps_the_filters_but_not_the_notice(console):
+    stop = console.get("/?state=new&refresh=5&done=closed")
+    assert '<a class="refresh on" href="/__stand_in/console/?state=new">Reloading every 5 s · stop</a>' in stop
+    start = console.get("/?state=new&done=closed")
+    assert '<a class="refresh" href="/__stand_in/console/?state=new&amp;refresh=5">Reload every 5 s</a>' in start
+
+
+@pytest.mark.parametrize(
+    "done, notice",
+    [
+        ("closed", "The interaction is closed."),
+        ("fault-added", "The fault rule is added."),
+        ("fault-deleted", "The fault rule is deleted."),
+        ("faults-deleted", "Every fault rule is deleted."),
+        ("reset-interactions", "Reset: interactions, documents, the journal and fault rules are gone."),
+        ("reset-all", "Reset: interactions, documents, the journal, fault rules and every user but admin are gone."),
+    ],
+)
+def test_a_notice_is_a_fixed_text_per_key(console, done, notice):
+    assert f'<p class="notice" role="status">{notice}</p>' in console.get(f"/?done={done}")
+
+
+def test_an_unknown_notice_key_shows_nothing(console):
+    assert 'class="notice"' not in console.get(f"/?done={SCRIPT}")
+
+
+def current_section(page):
+    return re.findall(r'<a href="[^"]+" aria-current="page">(\w+)</a>', page)
+
+
+def test_every_page_marks_its_section_in_the_navigation(console, api, admin_auth):
+    sys_id = api.created()["sys_id"]
+    transaction_id = api.client.get("/__stand_in/requests", headers=admin_auth).json["result"][0]["transaction_id"]
+    assert current_section(console.get("/")) == ["Interactions"]
+    assert current_section(console.get(f"/interactions/{sys_id}")) == ["Interactions"]
+    assert current_section(console.get(f"/requests/{transaction_id}")) == ["Requests"]
+    assert current_section(console.post("/faults", {"preset": "bogus"}).data.decode()) == ["Faults"]
+    assert current_section(console.post("/reset", {"scope": "some"}).data.decode()) == ["Reset"]
+
+
+@pytest.mark.parametrize("path", ["/", "/interactions/nope"])
+def test_pages_forbid_scripts_and_frames_and_are_never_cached(client, admin_auth, path):
+    response = client.get(CONSOLE + path, headers=admin_auth)
+    assert response.headers["Content-Security-Policy"] == (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
     assert response.headers["X-Frame-Options"] == "DENY"
+    # Set on every answer of the service (app/transactions.py).
+    assert response.headers["Cache-Control"] == "no-cache,no-store,must-revalidate,max-age=-1"
 
 
 # --- interactions ----------------------------------------------------------
@@ -135,11 +191,19 @@ def test_the_list_is_newest_first_and_paged_keeping_the_filters(console):
     first = console.get("/")
     assert numbers(first) == [f"IMS{n:07d}" for n in range(30, 5, -1)]
     assert "1–25 of 30" in first
-    assert 'href="/__stand_in/console/?page=2"' in first
+    assert '<a href="/__stand_in/console/?page=2" rel="next">' in first and 'rel="prev"' not in first
     second = console.get("/?page=2")
     assert numbers(second) == [f"IMS{n:07d}" for n in range(5, 0, -1)]
+    assert "26–30 of 30" in second
+    assert '<a href="/__stand_in/console/?page=1" rel="prev">' in second and 'rel="next"' not in second
     filtered = console.get("/?number=IMS00000&refresh=5")
     assert 'href="/__stand_in/console/?number=IMS00000&amp;refresh=5&amp;page=2"' in filtered
+
+
+def test_a_full_last_page_has_no_older_link(console):
+    console.seed(*(interaction(f"IMS{n:07d}") for n in range(1, 26)))
+    page = console.get("/")
+    assert "1–25 of 25" in page and 'rel="next"' not in page
 
 
 @pytest.mark.parametrize(
@@ -202,7 +266,9 @@ def test_the_close_button_closes_it_with_a_token_and_not_without(console, api):
     sys_id = api.created()["sys_id"]
     refused = console.post(f"/interactions/{sys_id}/close", token=False)
     assert refused.status_code == 403
-    assert "token" in refused.data.decode()
+    assert "<h1>403 · Operation Failed</h1>" in refused.data.decode()
+    detail = "The form's token is missing or out of date: reload the page and send the form again"
+    assert f'<p class="error">{escape(detail)}</p>' in refused.data.decode()
     assert 'class="state state-new"' in console.get(f"/interactions/{sys_id}")
     closed = console.post(f"/interactions/{sys_id}/close")
     assert closed.status_code == 303
@@ -239,6 +305,8 @@ def test_the_requests_are_listed_with_the_journal_filters(console, api, carol):
     sys_id = api.created()["sys_id"]
     api.close(sys_id)
     api.close("nope")
+    # Carol's request, the newest, is the one since its own millisecond.
+    time.sleep(0.01)
     api.client.get("/api/now/interaction", headers=carol)
     page = console.get("/requests")
     assert page.count('data-label="Transaction"') == 4
@@ -247,6 +315,8 @@ def test_the_requests_are_listed_with_the_journal_filters(console, api, carol):
     assert console.get("/requests?method=post&path=/close$").count('data-label="Transaction"') == 2
     assert console.get("/requests?status=404").count('data-label="Transaction"') == 1
     assert console.get("/requests?user=carol").count('data-label="Transaction"') == 1
+    since = api.client.get("/__stand_in/requests", headers=api.headers).json["result"][0]["received_at"]
+    assert console.get(f"/requests?since={since}").count('data-label="Transaction"') == 1
     assert "Not a valid regular expression" in console.get("/requests?path=(", status=400)
     assert "status:" in console.get("/requests?status=abc", status=400)
 
@@ -271,6 +341,18 @@ def test_one_request_masks_headers_indents_bodies_and_copies_as_curl(console, ap
     assert "  -H 'Content-Type: application/xml' \\\n" in curl
     assert "Cookie" not in curl and "Host:" not in curl
     assert curl.endswith("--data-binary '<request><entry><channel>c'\"'\"'1</channel></entry></request>'")
+
+
+def test_a_body_is_read_as_its_content_type_says_or_else_by_its_first_character(console, api, admin_auth):
+    body = '{"channel": "c1"}'
+    api.client.post("/api/now/interaction", data=body, headers={**admin_auth, "Content-Type": "text/plain"})
+    api.client.post("/api/now/interaction", data=body, headers=admin_auth)
+    untyped, plain = api.client.get("/__stand_in/requests", headers=admin_auth).json["result"]
+    assert "Content-Type" not in untyped["request"]["headers"]
+    indented = escape('{\n  "channel": "c1"\n}')
+    assert indented in console.get(f"/requests/{untyped['transaction_id']}")
+    page = console.get(f"/requests/{plain['transaction_id']}")
+    assert f'<pre class="code">{escape(body)}</pre>' in page and indented not in page
 
 
 def test_an_unknown_request_is_a_404_page(console):
@@ -326,6 +408,16 @@ def test_an_invalid_rule_is_a_400_naming_the_field_and_keeps_the_form(console, f
     assert "No fault rule" in response.data.decode()
 
 
+def test_an_invalid_rule_keeps_what_was_typed(console):
+    page = console.post("/faults", {"preset": "delay", "ms": "99999", "path": "/x$"}).data.decode()
+    assert '<input type="number" name="ms" min="0" max="25000" value="99999" required>' in page
+    assert '<input name="path" value="/x$">' in page
+
+
+def test_the_503_preset_says_which_path_it_matches(console):
+    assert "POST on <code>^/api/now(/v1)?/interaction/[^/]+/close$</code>" in console.get("/faults")
+
+
 def test_delete_all_rules(console):
     for _ in range(2):
         console.post("/faults", {"preset": "close503", "times": "1"})
@@ -376,13 +468,34 @@ def test_a_token_is_good_on_any_worker_for_its_user_only_and_dies_with_a_new_pas
     assert not csrf.valid("admin", token)
 
 
+def test_a_token_binds_its_time_and_its_own_users_password(console, app, runner, carol):
+    token = console.token()
+    issued, mac = token.split(".")
+    assert not csrf.valid("admin", f"{int(issued) - 1}.{mac}")
+    with app.app_context():
+        carols = f"{issued}.{csrf._mac('carol', int(issued))}"
+    assert csrf.valid("carol", carols)
+    runner.invoke(args=["user", "passwd", "carol", "--password", "new-pw"])
+    assert not csrf.valid("carol", carols)
+    assert csrf.valid("admin", token)
+
+
+def test_a_token_is_good_from_a_minute_ahead_to_twelve_hours_old(app, monkeypatch):
+    now = 1_800_000_000
+    monkeypatch.setattr(csrf.time, "time", lambda: now)
+    with app.app_context():
+        for issued, good in ((now - 43_200, True), (now - 43_201, False), (now + 60, True), (now + 61, False)):
+            assert csrf.valid("admin", f"{issued}.{csrf._mac('admin', issued)}") is good, issued
+
+
 def test_the_confirmation_counts_what_a_reset_would_delete(console, api, runner):
-    runner.invoke(args=["user", "add", "dave", "--password", "pw"])
+    for name in ("dave", "erin"):
+        runner.invoke(args=["user", "add", name, "--password", "pw"])
     api.created()
     api.created()
     assert console.post("/faults", {"preset": "close503", "times": "1"}).status_code == 303
     everything = console.get("/reset?scope=all")
-    for count, what in ((2, "interactions"), (2, "journal entries"), (1, "fault rules"), (1, "users")):
+    for count, what in ((2, "interactions"), (2, "journal entries"), (1, "fault rules"), (2, "users")):
         assert f"<b>{count}</b> {what}" in everything, what
     interactions_only = console.get("/reset?scope=interactions")
     assert "<b>2</b> interactions" in interactions_only and "</b> users</li>" not in interactions_only

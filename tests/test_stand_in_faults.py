@@ -1,11 +1,16 @@
 """Fault rules (TEST_SUPPORT.md §4) through Flask's test client; the drops
 and the counts across workers and hosts are in test_stand_in_deployment."""
+import logging
+import socket
+
 import pytest
 
 from app.models import Interaction
+from app.stand_in import faults
 from conftest import CHANNEL, basic, failure
 
 CLOSE = {"method": "POST", "path": "/close$"}
+NOWHERE = b'{"error":{"message":"Not Found","detail":"/nowhere is not a resource of this service"},"status":"failure"}'
 
 
 def add(client, headers, **rule):
@@ -66,6 +71,23 @@ def test_an_error_in_the_envelope_and_format_of_the_client_then_the_rule_retires
         assert Interaction.select().count() == 2
 
 
+def test_a_request_whose_accept_names_no_format_is_matched_as_json(client, admin_auth):
+    add(client, admin_auth, match={"format": "json"}, effect={"type": "error", "status": 503})
+    assert client.get("/nowhere", headers={**admin_auth, "Accept": "image/png"}).status_code == 503
+
+
+def test_a_rule_without_times_fires_on_every_request_of_its_method(client, admin_auth):
+    rule = add(client, admin_auth, match={"method": "POST"}, effect={"type": "error", "status": 599})
+    other = client.get("/nowhere", headers=admin_auth)
+    assert (other.status_code, "X-Stand-In-Fault" in other.headers) == (404, False)
+    for _ in range(3):
+        response = client.post("/nowhere", headers=admin_auth)
+        # A status no RFC names has a text of its own.
+        assert (response.status_code, response.json) == (599, failure("Injected fault"))
+    listed = client.get(f"/__stand_in/faults/{rule['id']}", headers=admin_auth).json["result"]
+    assert (listed["hits"], listed["remaining"]) == (3, None)
+
+
 def test_skip_then_times_fail_the_first_n_then_succeed(client, admin_auth):
     add(client, admin_auth, match=CLOSE, effect={"type": "error", "status": 500, "message": "Boom", "detail": "x"}, skip=1, times=2)
     sys_id = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth).json["result"]["sys_id"]
@@ -94,10 +116,12 @@ def test_a_delay_then_an_error(client, admin_auth):
     assert response.headers["X-Stand-In-Fault"] == str(rule["id"])
 
 
-def test_a_delay_alone_serves_the_request(client, admin_auth):
-    rule = add(client, admin_auth, effect={"type": "delay", "ms": 1})
+def test_a_delay_alone_serves_the_request(client, admin_auth, monkeypatch):
+    slept = []
+    monkeypatch.setattr(faults.time, "sleep", slept.append)
+    rule = add(client, admin_auth, effect={"type": "delay", "ms": 1500})
     response = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
-    assert response.status_code == 201
+    assert (response.status_code, slept) == (201, [1.5])
     assert response.headers["X-Stand-In-Fault"] == str(rule["id"])
 
 
@@ -119,11 +143,49 @@ def test_a_drop_without_a_connection_is_an_empty_502_in_the_test_client(client, 
     assert (entry["status"], entry["fault"]) == (201, rule["id"])
 
 
+def _connection():
+    """(the server's end, the client's end) of a TCP connection on loopback."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client_end = socket.create_connection(listener.getsockname())
+        server_end, _ = listener.accept()
+    return server_end, client_end
+
+
+@pytest.mark.parametrize("server_socket", ["gunicorn.socket", "werkzeug.socket"])
+@pytest.mark.parametrize(
+    "mode, phase, status, body",
+    [("close", "before", 200, b""), ("reset", "after", 404, NOWHERE)],
+)
+def test_a_drop_cuts_the_connection_the_server_put_in_the_environ(client, admin_auth, server_socket, mode, phase, status, body):
+    rule = add(client, admin_auth, effect={"type": "drop", "mode": mode}, phase=phase)
+    server_end, client_end = _connection()
+    with server_end, client_end:
+        response = client.get("/nowhere", headers=admin_auth, environ_base={server_socket: server_end})
+        # What the server would have written to the connection, had it been there.
+        assert (response.status_code, response.data) == (status, body)
+        if mode == "close":
+            assert client_end.recv(1) == b""
+        else:
+            with pytest.raises(ConnectionResetError):
+                client_end.recv(1)
+    [entry] = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
+    assert (entry["status"], entry["fault"]) == (None if phase == "before" else 404, rule["id"])
+
+
 def test_a_drop_before_leaves_the_status_null(client, admin_auth):
     add(client, admin_auth, effect={"type": "drop"})
     assert client.get("/nowhere").status_code == 502
     [entry] = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
     assert entry["status"] is None
+
+
+def test_each_rule_is_got_and_deleted_by_its_id(client, admin_auth):
+    first = add(client, admin_auth, effect={"type": "drop"}, times=1)
+    second = add(client, admin_auth, effect={"type": "error", "status": 503}, skip=2)
+    got = client.get(f"/__stand_in/faults/{second['id']}", headers=admin_auth)
+    assert got.json == {"result": second}
+    assert client.delete(f"/__stand_in/faults/{first['id']}", headers=admin_auth).json == {"result": {"deleted": 1}}
+    assert client.get("/__stand_in/faults", headers=admin_auth).json == {"result": [second]}
 
 
 def test_delete_all_rules(client, admin_auth):
@@ -146,8 +208,26 @@ def test_a_rule_added_is_seen_at_once_by_a_worker_that_loaded_none(make_app, adm
     assert second.get("/nowhere", headers=admin_auth).status_code == 404
     rule = add(first, admin_auth, effect={"type": "error", "status": 503})
     assert second.get("/nowhere", headers=admin_auth).status_code == 503
+    # A rule replaced by another leaves as many rules: the generation tells.
+    first.delete(f"/__stand_in/faults/{rule['id']}", headers=admin_auth)
+    rule = add(first, admin_auth, effect={"type": "error", "status": 504})
+    assert second.get("/nowhere", headers=admin_auth).status_code == 504
     first.delete(f"/__stand_in/faults/{rule['id']}", headers=admin_auth)
     assert second.get("/nowhere", headers=admin_auth).status_code == 404
+
+
+def test_a_worker_reads_its_rules_once_and_a_used_up_rule_costs_a_request_nothing(client, admin_auth, caplog):
+    """The hot path (faults.py): past the statement that reads the user's
+    row and the rules' state, a request reads no rule and writes none."""
+    add(client, admin_auth, effect={"type": "error", "status": 503}, times=1)
+    assert client.get("/nowhere", headers=admin_auth).status_code == 503
+    # This one learns that the rule is used up.
+    assert client.get("/nowhere", headers=admin_auth).status_code == 404
+    caplog.set_level(logging.DEBUG, logger="peewee")
+    assert client.get("/nowhere", headers=admin_auth).status_code == 404
+    statements = [str(record.msg) for record in caplog.records if record.name == "peewee"]
+    assert [s for s in statements if "stand_in_" in s and "sys_user" not in s and "stand_in_request" not in s] == []
+    assert len([s for s in statements if "stand_in_state" in s]) == 1
 
 
 @pytest.mark.parametrize(
@@ -168,6 +248,7 @@ def test_a_rule_added_is_seen_at_once_by_a_worker_that_loaded_none(make_app, adm
         ({"effect": {"type": "drop"}, "phase": "during"}, "phase: Must be one of: before, after."),
         ({"effect": {"type": "drop"}, "match": {"path": "("}}, "match.path: Not a valid regular expression: missing ), unterminated subpattern at position 0."),
         ({"effect": {"type": "drop"}, "match": {"format": "yaml"}}, "match.format: Must be one of: json, xml."),
+        ({"effect": {"type": "drop"}, "match": "/close$"}, "match: Invalid input type."),
         ({"effect": {"type": "drop"}, "when": "now"}, "when: Unknown field."),
     ],
 )
@@ -175,6 +256,12 @@ def test_an_invalid_rule_is_a_400_naming_the_field(client, admin_auth, rule, mes
     response = client.post("/__stand_in/faults", json=rule, headers=admin_auth)
     assert (response.status_code, response.json) == (400, failure(message))
     assert client.get("/__stand_in/faults", headers=admin_auth).json == {"result": []}
+
+
+def test_a_rule_must_have_a_body(client, admin_auth):
+    # Unlike a reset's or a wait's, where an empty body takes every default.
+    response = client.post("/__stand_in/faults", headers=admin_auth)
+    assert (response.status_code, response.json) == (400, failure("Exception while reading request", "The request body is empty"))
 
 
 def test_soap_calls_are_journaled_and_faults_reach_them_as_soap_faults(client, admin_auth):

@@ -1,6 +1,7 @@
 """The request journal (TEST_SUPPORT.md §3), through HTTP."""
 import base64
 import threading
+import time
 
 import pytest
 
@@ -71,9 +72,38 @@ def test_cookies_are_masked_whole():
     from app.stand_in.journal import mask
 
     assert mask("Cookie", "session=abc; Basic x") == "***"
+    assert mask("Set-Cookie", "session=abc; Path=/") == "***"
     assert mask("authorization", "Basic YWRtaW4=") == "Basic ***"
+    assert mask("Proxy-Authorization", "Digest username=x, realm=y") == "Digest ***"
     assert mask("Authorization", "YWRtaW4=") == "***"
     assert mask("Accept", "text/xml") == "text/xml"
+
+
+@pytest.mark.parametrize("request_number", [1, 2])
+def test_request_headers_are_named_as_werkzeug_names_them(client, admin_auth, monkeypatch, request_number):
+    """The second request finds the names the first worked out."""
+    # A process works each name out once: start afresh, so that this test does.
+    monkeypatch.setattr(journal, "_NAMES", {})
+    headers = {**admin_auth, "Content-Type": "application/json", "X-Client_Build": "7", "X-Empty": ""}
+    for _ in range(request_number):
+        client.post("/api/now/interaction", data=b'{"channel": "c"}', headers=headers)
+    entry = entries(client, admin_auth).json["result"][0]
+    assert entry["request"]["headers"] == {
+        "Host": "localhost",
+        "User-Agent": entry["request"]["headers"]["User-Agent"],
+        "Authorization": "Basic ***",
+        "Content-Type": "application/json",
+        "Content-Length": "16",
+        "X-Client-Build": "7",
+        "X-Empty": "",
+    }
+
+
+def test_a_header_given_twice_is_kept_as_one_joined():
+    assert journal._headers([("Vary", "Accept"), ("Vary", "Origin"), ("Cookie", "a=1")]) == {
+        "Vary": "Accept, Origin",
+        "Cookie": "***",
+    }
 
 
 def test_every_request_is_journaled_whatever_its_status_but_health_openapi_and_stand_in(client, admin_auth):
@@ -116,6 +146,7 @@ def test_filters_paging_count_and_clear(client, admin_auth, runner):
         return response.json["result"]["count"]
 
     assert count() == 3
+    assert count(method="GET") == 0
     assert count(format="xml") == 1
     assert count(user="carol", status=400, method="POST", path="interaction$") == 1
     cleared = client.delete("/__stand_in/requests", headers=admin_auth)
@@ -145,8 +176,39 @@ def test_an_unknown_transaction_is_a_404(client, admin_auth):
     )
 
 
+def test_a_body_over_the_services_limit_is_journaled_empty_with_its_413(make_app, admin_auth):
+    client = make_app(MAX_CONTENT_LENGTH=10).test_client()
+    for size in (10, 11):
+        client.post("/api/now/interaction", data=b"x" * size, headers={**admin_auth, "Content-Type": "application/json"})
+    over, at = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
+    assert (over["status"], over["request"]["body"], over["request"]["body_truncated"]) == (413, "", False)
+    assert (at["status"], at["request"]["body"]) == (400, "x" * 10)
+
+
+def test_the_format_of_a_request_no_view_answered_is_read_from_its_accept(client, admin_auth):
+    client.get("/nowhere", headers={**admin_auth, "Accept": "application/xml"})
+    client.get("/nowhere", headers=admin_auth)
+    for fmt, paths in (("xml", 1), ("json", 1)):
+        count = client.post("/__stand_in/requests/count", json={"format": fmt}, headers=admin_auth)
+        assert count.json == {"result": {"count": paths}}, fmt
+
+
+def test_received_at_and_duration_ms_are_the_requests_own(client, admin_auth):
+    client.post("/__stand_in/faults", json={"effect": {"type": "delay", "ms": 50}}, headers=admin_auth)
+    before = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    client.get("/nowhere", headers=admin_auth)
+    after = time.strftime("%Y-%m-%d %H:%M:%S.999", time.gmtime())
+    [entry] = entries(client, admin_auth).json["result"]
+    assert before <= entry["received_at"] <= after
+    assert 50 <= entry["duration_ms"] < 10_000 and entry["duration_ms"] == round(entry["duration_ms"], 1)
+
+
 def test_bodies_are_cut_at_the_limit_and_bytes_that_are_not_utf8_kept_as_escapes(make_app, admin_auth):
     client = make_app(JOURNAL_BODY_LIMIT=8).test_client()
+    client.post("/api/now/interaction", data=b"12345678", headers={**admin_auth, "Content-Type": "application/json"})
+    [entry] = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
+    assert (entry["request"]["body"], entry["request"]["body_truncated"]) == ("12345678", False)
+    client.delete("/__stand_in/requests", headers=admin_auth)
     client.post("/api/now/interaction", data=b'{"a":"\xff\xfe"}', headers={**admin_auth, "Content-Type": "application/json"})
     [entry] = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
     assert entry["request"]["body"] == '{"a":"\\xff\\xfe'
@@ -156,18 +218,29 @@ def test_bodies_are_cut_at_the_limit_and_bytes_that_are_not_utf8_kept_as_escapes
 
 
 def test_the_journal_keeps_the_newest_journal_size_entries(make_app, admin_auth, monkeypatch):
-    from app.stand_in import journal
+    from app.models import StandInRequest
 
     monkeypatch.setattr(journal, "PRUNE_EVERY", 4)
+    monkeypatch.setattr(journal, "_writes", 0)
     client = make_app(JOURNAL_SIZE=3).test_client()
     for n in range(10):
         client.get(f"/nowhere/{n}", headers=admin_auth)
     response = entries(client, admin_auth)
     assert [e["path"] for e in response.json["result"]] == ["/nowhere/9", "/nowhere/8", "/nowhere/7"]
-    from app.models import StandInRequest
+    assert response.headers["X-Total-Count"] == "3"
+    # Pruned at this worker's 4th and 8th writes: the 3 newest of the 8th, and 2 since.
+    assert StandInRequest.select().count() == 5
 
-    # Pruned every 4 writes of this worker: never more than 3 + 4 rows.
-    assert StandInRequest.select().count() <= 7
+
+def test_a_reader_sees_the_newest_journal_size_entries_however_many_are_stored(make_app, admin_auth, monkeypatch):
+    monkeypatch.setattr(journal, "PRUNE_EVERY", 1000)
+    client = make_app(JOURNAL_SIZE=3).test_client()
+    for n in range(5):
+        client.get(f"/nowhere/{n}", headers=admin_auth)
+    response = entries(client, admin_auth)
+    assert [e["path"] for e in response.json["result"]] == ["/nowhere/4", "/nowhere/3", "/nowhere/2"]
+    count = client.post("/__stand_in/requests/count", json={}, headers=admin_auth)
+    assert count.json == {"result": {"count": 3}}
 
 
 def test_on_sqlite_the_journal_is_a_file_of_its_own_beside_the_database(make_app, tmp_path, admin_auth):
@@ -209,7 +282,8 @@ def test_a_failing_journal_write_never_fails_the_request(client, admin_auth, mon
     monkeypatch.setattr(journal, "_insert", broken)
     response = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
     assert response.status_code == 201
-    assert "could not write the journal entry" in caplog.text
+    [record] = [r for r in caplog.records if r.name == "app.stand_in.journal"]
+    assert record.getMessage() == f"transaction {response.headers['X-Transaction-ID']}: could not write the journal entry"
 
 
 def test_wait_answers_as_soon_as_the_count_is_reached(app, admin_auth):
@@ -219,14 +293,16 @@ def test_wait_answers_as_soon_as_the_count_is_reached(app, admin_auth):
     def wait():
         answers["wait"] = waiter.post(
             "/__stand_in/requests/wait",
-            json={"match": {"path": "/close$"}, "count": 2, "timeout_ms": 20000},
+            json={"match": {"path": "/close$"}, "count": 2, "timeout_ms": 1000},
             headers=admin_auth,
         )
 
+    sender.post("/api/now/interaction/0123/close", headers=admin_auth)
     thread = threading.Thread(target=wait)
     thread.start()
-    for _ in range(2):
-        sender.post("/api/now/interaction/0123/close", headers=admin_auth)
+    # The second comes while the wait polls, within its last second.
+    time.sleep(0.1)
+    sender.post("/api/now/interaction/0123/close", headers=admin_auth)
     thread.join(30)
     response = answers["wait"]
     assert response.status_code == 200
@@ -236,11 +312,11 @@ def test_wait_answers_as_soon_as_the_count_is_reached(app, admin_auth):
 def test_wait_times_out_with_a_408_giving_the_count(client, admin_auth):
     client.get("/nowhere", headers=admin_auth)
     response = client.post(
-        "/__stand_in/requests/wait", json={"match": {"path": "^/nowhere"}, "count": 2, "timeout_ms": 0}, headers=admin_auth
+        "/__stand_in/requests/wait", json={"match": {"path": "^/nowhere"}, "count": 2, "timeout_ms": 10}, headers=admin_auth
     )
     assert (response.status_code, response.json) == (
         408,
-        failure("Request Timeout", "1 of 2 matching requests within 0 ms"),
+        failure("Request Timeout", "1 of 2 matching requests within 10 ms"),
     )
 
 

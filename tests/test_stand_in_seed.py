@@ -6,6 +6,11 @@ import pytest
 from conftest import ADMIN_PASSWORD, CHANNEL, QUEUE, basic, failure
 
 SYS_ID = "0123456789abcdef0123456789abcdef"
+OTHER = "fedcba9876543210fedcba9876543210"
+ADMIN_SYS_ID = "6816f79cc0a8016401c5a33be04be441"
+NO_TABLES = {"interaction": [], "interaction_json_blob": [], "live_group_profile": []}
+# An interaction's row with only the columns that have no default.
+BARE = {"sys_id": SYS_ID, "number": "IMS0000007", "state": "new", "channel": CHANNEL}
 
 
 def seed(client, headers, body):
@@ -64,6 +69,14 @@ def test_seed_creates_users_and_interactions_keeping_sys_ids_and_numbers(client,
             {"users": [{"user_name": "a", "password": "x"}, {"user_name": "a", "password": "y"}]},
             "Nothing was created: user_name a is given twice",
         ),
+        (
+            {"interactions": [{"channel": CHANNEL, "sys_id": OTHER, "number": "IMS0000009"}, {"channel": CHANNEL, "sys_id": OTHER, "number": "IMS0000009"}]},
+            f"Nothing was created: sys_id {OTHER} is given twice; number IMS0000009 is given twice",
+        ),
+        (
+            {"users": [{"user_name": "admin", "password": "x"}], "interactions": [{"channel": CHANNEL, "sys_id": SYS_ID, "number": "IMS0000001"}]},
+            f"Nothing was created: user_name admin exists; sys_id {SYS_ID} exists; number IMS0000001 exists",
+        ),
     ],
 )
 def test_a_clash_is_a_409_and_nothing_is_created(client, admin_auth, body, detail):
@@ -72,6 +85,42 @@ def test_a_clash_is_a_409_and_nothing_is_created(client, admin_auth, body, detai
     response = seed(client, admin_auth, {**body, "interactions": body.get("interactions", []) + [{"channel": CHANNEL}]})
     assert (response.status_code, response.json) == (409, failure("Conflict", detail))
     assert client.get("/__stand_in/snapshot", headers=admin_auth).json == before
+
+
+def test_a_seed_that_clashes_with_nothing_goes_in_beside_what_exists(client, admin_auth):
+    assert seed(client, admin_auth, {"interactions": [{"channel": CHANNEL, "sys_id": SYS_ID}]}).status_code == 201
+    response = seed(client, admin_auth, {"interactions": [{"channel": CHANNEL, "sys_id": OTHER, "number": "IMS0000009"}]})
+    assert (response.status_code, response.json) == (201, {"result": {"users": [], "interactions": [OTHER]}})
+
+
+def test_a_clash_the_check_missed_is_a_409_all_the_same(client, admin_auth, monkeypatch):
+    """A row written between the check and the transaction: the database refuses it."""
+    from app.stand_in import seeding
+
+    seed(client, admin_auth, {"interactions": [{"channel": CHANNEL, "sys_id": SYS_ID}]})
+    before = client.get("/__stand_in/snapshot", headers=admin_auth).json
+    monkeypatch.setattr(seeding, "_refuse_clashes", lambda data: None)
+    response = seed(client, admin_auth, {"interactions": [{"channel": CHANNEL}, {"channel": CHANNEL, "sys_id": SYS_ID}]})
+    assert (response.status_code, response.json["error"]["message"]) == (409, "Conflict")
+    assert response.json["error"]["detail"].startswith("Nothing was created: ")
+    assert client.get("/__stand_in/snapshot", headers=admin_auth).json == before
+
+
+def test_a_number_given_never_moves_the_counter_back_nor_another_prefixs(client, admin_auth):
+    for number in ("IMS0000050", "IMS0000010", "TASK0000099"):
+        assert seed(client, admin_auth, {"interactions": [{"channel": CHANNEL, "number": number}]}).status_code == 201
+    created = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
+    assert created.json["result"]["number"] == "IMS0000051"
+
+
+def test_the_documents_of_a_seeded_interaction_are_written_by_its_user(client, admin_auth):
+    seed(client, admin_auth, {"interactions": [{"channel": CHANNEL, "sys_id": SYS_ID}]})
+    tables = client.get("/__stand_in/snapshot", headers=admin_auth).json["tables"]
+    [row] = tables["interaction"]
+    for name in ("interaction_json_blob", "live_group_profile"):
+        [document] = tables[name]
+        assert (document["sys_created_by"], document["sys_updated_by"]) == ("admin", "admin")
+        assert (document["sys_created_on"], document["sys_updated_on"]) == (row["sys_created_on"],) * 2
 
 
 @pytest.mark.parametrize(
@@ -127,6 +176,13 @@ def test_a_snapshot_goes_out_and_back_in_and_holds_no_password_hash(client, admi
             {"format": 1, "tables": {"interaction": [], "interaction_json_blob": []}},
             "tables.live_group_profile: Missing data for required field.",
         ),
+        ({"format": "1", "tables": NO_TABLES}, "format: Not a valid integer."),
+        (
+            {"format": 1, "tables": {**NO_TABLES, "interaction": [{**BARE, "sys_mod_count": "3", "queue": "q" * 33, "opened_at": "2026-11-01T10:00:00"}]}},
+            "tables.interaction.0.sys_mod_count: Not a valid integer.; "
+            "tables.interaction.0.queue: Longer than maximum length 32.; "
+            "tables.interaction.0.opened_at: Not a valid datetime.",
+        ),
         (
             {"format": 1, "tables": {"interaction": [{"sys_id": "x"}], "interaction_json_blob": [], "live_group_profile": []}},
             "tables.interaction.0.number: Missing data for required field.; "
@@ -143,6 +199,53 @@ def test_a_body_that_is_no_snapshot_is_a_400_and_changes_nothing(client, admin_a
     assert client.get("/__stand_in/snapshot", headers=admin_auth).json == before
 
 
+def test_a_snapshot_row_without_the_columns_that_have_defaults_gets_them(client, admin_auth):
+    restored = client.post("/__stand_in/snapshot", json={"format": 1, "tables": {**NO_TABLES, "interaction": [BARE]}}, headers=admin_auth)
+    assert restored.status_code == 200, restored.data
+    [row] = client.get("/__stand_in/snapshot", headers=admin_auth).json["tables"]["interaction"]
+    assert row["opened_at"] == row["sys_created_on"] == row["sys_updated_on"]
+    assert row == {
+        **BARE,
+        "sys_created_on": row["sys_created_on"],
+        "sys_created_by": "",
+        "sys_updated_on": row["sys_updated_on"],
+        "sys_updated_by": "",
+        "sys_mod_count": 0,
+        "queue": "",
+        "short_description": "",
+        "context_table": "",
+        "context_document": "",
+        "channel_metadata_table": "",
+        "channel_metadata_document": "",
+        "opened_by": "",
+        "opened_for": "",
+        "assigned_to": "",
+        "closed_by": "",
+        "opened_at": row["opened_at"],
+        "closed_at": None,
+    }
+    created = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
+    assert created.json["result"]["number"] == "IMS0000008"
+
+
+def test_an_empty_snapshot_starts_numbering_again(client, admin_auth):
+    seed(client, admin_auth, {"interactions": [{"channel": CHANNEL}]})
+    restored = client.post("/__stand_in/snapshot", json={"format": 1, "tables": NO_TABLES}, headers=admin_auth)
+    assert restored.status_code == 200, restored.data
+    created = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
+    assert created.json["result"]["number"] == "IMS0000001"
+
+
+def test_a_snapshot_lists_users_by_name_and_records_by_sys_id(client, admin_auth):
+    names = ["zoe", "yann", "xia", "walt", "vera", "ugo"]
+    seed(client, admin_auth, {"users": [{"user_name": name, "password": "pw"} for name in names],
+                              "interactions": [{"channel": CHANNEL} for _ in names]})  # fmt: skip
+    document = client.get("/__stand_in/snapshot", headers=admin_auth).json
+    assert [user["user_name"] for user in document["users"]] == ["admin", *sorted(names)]
+    for rows in document["tables"].values():
+        assert [row["sys_id"] for row in rows] == sorted(row["sys_id"] for row in rows)
+
+
 def test_a_snapshot_with_a_sys_id_twice_is_a_400_and_changes_nothing(client, admin_auth):
     seed(client, admin_auth, {"interactions": [{"channel": CHANNEL}]})
     before = client.get("/__stand_in/snapshot", headers=admin_auth).json
@@ -151,6 +254,9 @@ def test_a_snapshot_with_a_sys_id_twice_is_a_400_and_changes_nothing(client, adm
     response = client.post("/__stand_in/snapshot", json=document, headers=admin_auth)
     assert response.status_code == 400
     assert response.json["error"]["message"] == "Invalid snapshot: nothing was changed"
+    # The database's own words, first line: SQLite's and PostgreSQL's both name the table.
+    detail = response.json["error"]["detail"]
+    assert "interaction_json_blob" in detail and "\n" not in detail
     assert client.get("/__stand_in/snapshot", headers=admin_auth).json == before
 
 
@@ -160,6 +266,8 @@ def test_seed_file_is_applied_once_when_the_database_is_new(make_app, tmp_path, 
                                 "interactions": [{"channel": CHANNEL, "number": "IMS0000100"}]}))  # fmt: skip
     url = f"sqlite:///{tmp_path / 'seeded.sqlite3'}"
     client = make_app(DATABASE_URL=url, SEED_FILE=str(path)).test_client()
+    [row] = client.get("/__stand_in/snapshot", headers=admin_auth).json["tables"]["interaction"]
+    assert (row["opened_by"], row["sys_created_by"]) == (ADMIN_SYS_ID, "admin")
     numbers = lambda c: [r["number"] for r in c.get("/__stand_in/snapshot", headers=admin_auth).json["tables"]["interaction"]]  # noqa: E731
     assert numbers(client) == ["IMS0000100"]
     # A restart on the same database does not seed again.
@@ -171,5 +279,10 @@ def test_seed_file_is_applied_once_when_the_database_is_new(make_app, tmp_path, 
 def test_a_bad_seed_file_stops_the_start_saying_why(make_app, tmp_path):
     path = tmp_path / "seed.json"
     path.write_text('{"users": [{"user_name": "svc"}]}')
-    with pytest.raises(RuntimeError, match="SEED_FILE .*seed.json: users.0.password: Missing data for required field."):
+    with pytest.raises(RuntimeError, match=r"^SEED_FILE .*seed.json: users.0.password: Missing data for required field.$"):
         make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}", SEED_FILE=str(path))
+    path.write_text("{")
+    with pytest.raises(RuntimeError, match=r"^SEED_FILE .*seed.json: unexpected end of data"):
+        make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'y.sqlite3'}", SEED_FILE=str(path))
+    with pytest.raises(RuntimeError, match=r"^SEED_FILE .*missing.json: \[Errno 2\] No such file or directory"):
+        make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'z.sqlite3'}", SEED_FILE=str(tmp_path / "missing.json"))

@@ -58,7 +58,7 @@ class Firing:
 
 
 class Rule:
-    __slots__ = ("id", "match", "path", "effect", "probability", "times", "skip", "phase")
+    __slots__ = ("id", "match", "path", "effect", "probability", "skip", "phase")
 
     def __init__(self, rule_id, rule):
         self.id = rule_id
@@ -66,7 +66,6 @@ class Rule:
         self.path = re.compile(self.match["path"]) if "path" in self.match else None
         self.effect = rule["effect"]
         self.probability = rule["probability"]
-        self.times = rule["times"]
         self.skip = rule["skip"]
         self.phase = rule["phase"]
 

@@ -28,16 +28,20 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY = 100
 # Headers whose value is a credential: only the scheme is kept.
 SECRET_HEADERS = frozenset(("authorization", "proxy-authorization", "cookie", "set-cookie"))
+# Of those, the ones whose value starts with a scheme (Basic, Bearer): a
+# cookie's first word is a name=value, the secret itself.
+SCHEMED_HEADERS = frozenset(("authorization", "proxy-authorization"))
 # As werkzeug and this module spell them.
 SECRET_NAMES = frozenset(("Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"))
 _writes = 0
 
 
 def mask(name, value):
-    if name.lower() not in SECRET_HEADERS:
+    lowered = name.lower()
+    if lowered not in SECRET_HEADERS:
         return value
     scheme, space, _ = value.strip().partition(" ")
-    return f"{scheme} ***" if space and name.lower() != "cookie" else "***"
+    return f"{scheme} ***" if space and lowered in SCHEMED_HEADERS else "***"
 
 
 def _headers(items):
@@ -49,16 +53,18 @@ def _headers(items):
     return headers
 
 
+# The two headers whose environ keys have no HTTP_ prefix.
+_CONTENT = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
 # Header names as werkzeug writes them, by WSGI environ key (None: no
 # header), worked out once per key; bounded, as clients choose the names.
-_NAMES = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
+_NAMES = {}
 _UNSEEN = object()
 
 
 def _name(key):
     name = _NAMES.get(key, _UNSEEN)
     if name is _UNSEEN:
-        name = key[5:].replace("_", "-").title() if key.startswith("HTTP_") else None
+        name = key[5:].replace("_", "-").title() if key.startswith("HTTP_") else _CONTENT.get(key)
         if len(_NAMES) < 512:
             _NAMES[key] = name
     return name

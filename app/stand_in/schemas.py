@@ -90,7 +90,8 @@ class Effect(fields.Field):
         kind = value.get("type")
         if kind not in self.types:
             raise ValidationError({"type": [f"Must be one of: {', '.join(self.types)}."]})
-        return {**_EFFECT_SCHEMAS[kind]().load({k: v for k, v in value.items() if k != "type"}), "type": kind}
+        # Each effect's schema has its type as a Constant: it loads it back.
+        return _EFFECT_SCHEMAS[kind]().load(value)
 
 
 class DelayEffectSchema(Strict):

@@ -95,13 +95,13 @@ def _page_context():
 @bp.after_request
 def _headers(response):
     # No script, frame or foreign resource on any page: an escaping slip
-    # still runs nothing, and no other site can frame a button.
+    # still runs nothing, and no other site can frame a button. (No page is
+    # cached: every answer of the service says no-store, transactions.py.)
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     )
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
