@@ -1,7 +1,7 @@
 # `make run` serves the API on SQLite through gunicorn.conf.py (HOST, PORT,
 # WEB_CONCURRENCY, ...); `make test` runs the whole suite; `make bench`
 # measures throughput (BENCH_ARGS="--prefill 1000000 ...");
-# `make mutation` runs mutmut over app/ (about 40 minutes on two cores) and
+# `make mutation` runs mutmut over app/ (2 to 3 hours on two cores) and
 # prints the score of each file.
 # Each sets up .venv first, so they work on a fresh clone.
 VENV ?= .venv
