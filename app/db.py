@@ -289,7 +289,7 @@ def single_write(proxy=database):
 def close_connection(exc=None):
     """Hands the request's connection back to the pool. The journal's SQLite
     connection stays with its thread: every request writes an entry, and a
-    checkout and return each time cost more than the write itself."""
+    checkout and return each time cost a fifth of that write."""
     if database.obj is not None and not database.is_closed():
         database.close()
 
