@@ -84,11 +84,13 @@ def _readable_charset(name, fmt):
 
 
 def request_body(request):
-    """The request body's bytes; RequestEntityTooLarge over the limit."""
-    body = request.get_data(cache=False)
+    """The request body's bytes; RequestEntityTooLarge over the limit. Kept
+    with the request, where the request journal finds it."""
+    body = request.get_data()
     # A streamed body (chunked, no Content-Length) is cut at the limit
     # without an error: one byte more means it was over.
     if request.content_length is None and len(body) == request.max_content_length and request.input_stream.read(1):
+        request.body_cut_at_limit = True
         raise RequestEntityTooLarge()
     return body
 

@@ -1,9 +1,13 @@
 """The request journal (TEST_SUPPORT.md §3), through HTTP."""
 import base64
+import io
+import logging
 import threading
 import time
 
 import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
 from conftest import CHANNEL, basic, failure
 
@@ -181,8 +185,36 @@ def test_a_body_over_the_services_limit_is_journaled_empty_with_its_413(make_app
     for size in (10, 11):
         client.post("/api/now/interaction", data=b"x" * size, headers={**admin_auth, "Content-Type": "application/json"})
     over, at = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
-    assert (over["status"], over["request"]["body"], over["request"]["body_truncated"]) == (413, "", False)
+    assert (over["status"], over["request"]["body"], over["request"]["body_truncated"]) == (413, "", True)
     assert (at["status"], at["request"]["body"]) == (400, "x" * 10)
+
+
+def streamed(client, path, body, headers):
+    """As gunicorn hands a chunked body on: no length, a stream that ends."""
+    environ = EnvironBuilder(path, method="POST", input_stream=io.BytesIO(body), headers=headers).get_environ()
+    del environ["CONTENT_LENGTH"]
+    environ["wsgi.input_terminated"] = True
+    return client.open(Request(environ))
+
+
+def test_a_streamed_body_no_view_read_is_journaled_up_to_the_services_limit(make_app, admin_auth, caplog):
+    client = make_app(MAX_CONTENT_LENGTH=10).test_client()
+    for body in (b"x" * 10, b"y" * 11):
+        assert streamed(client, "/nowhere", body, admin_auth).status_code == 404
+    over, at = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
+    assert (at["status"], at["request"]["body"], at["request"]["body_truncated"]) == (404, "x" * 10, False)
+    assert (over["status"], over["request"]["body"], over["request"]["body_truncated"]) == (404, "y" * 10, True)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_streamed_body_the_view_read_is_journaled_as_read(make_app, admin_auth):
+    client = make_app(MAX_CONTENT_LENGTH=16).test_client()
+    headers = {**admin_auth, "Content-Type": "application/json"}
+    assert streamed(client, "/api/now/interaction", b'{"channel": "c"}', headers).status_code == 201
+    assert streamed(client, "/api/now/interaction", b'{"channel": "c"} ', headers).status_code == 413
+    over, at = entries(client, admin_auth).json["result"]
+    assert (at["request"]["body"], at["request"]["body_truncated"]) == ('{"channel": "c"}', False)
+    assert (over["request"]["body"], over["request"]["body_truncated"]) == ('{"channel": "c"}', True)
 
 
 def test_the_format_of_a_request_no_view_answered_is_read_from_its_accept(client, admin_auth):

@@ -31,7 +31,6 @@ def init_app(app):
     # final answer), then faults.cut (a drop, once the entry is committed).
     after = app.after_request_funcs.setdefault(None, [])
     if app.config["JOURNAL_SIZE"] > 0:
-        app.before_request(journal.capture)
         after.insert(0, journal.record)
     after.insert(0, faults.cut)
     app.before_request(faults.check)
