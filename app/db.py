@@ -1,6 +1,5 @@
 """The peewee database: chosen from DATABASE_URL, connected on first use in a
 request and handed back to the worker's pool when the request ends."""
-import contextlib
 import fcntl
 import functools
 import logging
@@ -152,17 +151,17 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
             self._leave_queue()
             raise
 
-    @contextlib.contextmanager
-    def queued(self):
+    def execute_alone(self, sql, params):
         """One statement that writes, in the writers' queue but in no
         transaction of its own: SQLite commits it by itself, which spares
         the BEGIN and COMMIT round trips (a third of a small write's cost)."""
         self._enter_queue()
         try:
-            yield
+            cursor = self.execute_sql(sql, params)
         finally:
             self._leave_queue()
         self._committed()
+        return cursor
 
     def _leave_queue(self):
         """Idempotent: a failed COMMIT is followed by a ROLLBACK."""
@@ -278,14 +277,6 @@ def _sql_literal(value):
     raise ValueError(f"a column added on start needs a constant default, not {value!r}")
 
 
-def single_write(proxy=database):
-    """A context for one statement that writes outside a transaction: on
-    SQLite it queues with the writers (see QueuedWritersSqliteDatabase.queued);
-    PostgreSQL's row locks need no queue."""
-    queued = getattr(proxy.obj, "queued", None)
-    return queued() if queued is not None else contextlib.nullcontext()
-
-
 def close_connection(exc=None):
     """Hands the request's connection back to the pool. The journal's SQLite
     connection stays with its thread: every request writes an entry, and a
@@ -348,10 +339,12 @@ class Compiled:
     statements on the request path are built from the models at first use.
     """
 
-    __slots__ = ("sql", "_values_of", "_database")
+    __slots__ = ("sql", "_values_of", "_database", "_execute_alone")
 
     def __init__(self, query, db=database):
         self._database = db
+        # On SQLite in the writers' queue; PostgreSQL's row locks need none.
+        self._execute_alone = getattr(db, "execute_alone", db.execute_sql)
         self.sql, params = query.sql()
         if not all(isinstance(p, Param) for p in params):
             raise ValueError(f"every value of a compiled query must be a param: {params}")
@@ -365,6 +358,10 @@ class Compiled:
 
     def execute(self, **values):
         return self._database.execute_sql(self.sql, self._values_of(values))
+
+    def write(self, **values):
+        """Runs a statement that writes, outside any transaction: it commits by itself."""
+        return self._execute_alone(self.sql, self._values_of(values))
 
 
 def compiled(build, proxy=database):

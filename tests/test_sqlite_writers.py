@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from peewee import OperationalError
 
 from app.db import QueuedWritersSqliteDatabase, WalCheckpointer, open_database
 
@@ -35,6 +36,18 @@ def test_a_failed_transaction_leaves_the_queue(db):
                 1 / 0
         with db.atomic():
             db.execute_sql("INSERT INTO t VALUES (2)")
+    assert count(db) == 1
+
+
+def test_a_failed_single_statement_leaves_the_queue_and_another_thread_writes(db):
+    with db.connection_context():
+        with pytest.raises(OperationalError):
+            db.execute_alone("INSERT INTO nowhere VALUES (1)", ())
+    # Another thread would wait forever on a queue left held.
+    writer = threading.Thread(target=insert, args=(db, 2))
+    writer.start()
+    writer.join(timeout=10)
+    assert not writer.is_alive()
     assert count(db) == 1
 
 
@@ -102,8 +115,8 @@ def test_single_statements_in_the_queue_count_towards_checkpoints_too(db, tmp_pa
     path = tmp_path / "writers.sqlite3"
 
     def write(n):
-        with db.connection_context(), db.queued():
-            db.execute_sql("INSERT INTO t VALUES (?)", (n,))
+        with db.connection_context():
+            db.execute_alone("INSERT INTO t VALUES (?)", (n,))
 
     write(0)
     first = wal_restarts(path)

@@ -20,7 +20,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import negotiation
 from ..auth import checked_user
-from ..db import close_connection, compiled_for_journal, journal_database, param, single_write
+from ..db import close_connection, compiled_for_journal, param
 from ..models import StandInRequest
 from . import scope
 
@@ -104,10 +104,10 @@ def _request_body(req, limit):
     """(text, truncated) of the request's body: the copy the view kept, or,
     where no view read it (a 401, a 404, a fault's answer), read now. A body
     over MAX_CONTENT_LENGTH is kept no further than the service read it."""
-    if (req.content_length or 0) > (req.max_content_length or 0):
-        return "", True
     data = getattr(req, "_cached_data", None)
     if data is None:
+        if (req.content_length or 0) > (req.max_content_length or 0):
+            return "", True
         try:
             data = negotiation.request_body(req)
         except RequestEntityTooLarge:
@@ -183,21 +183,19 @@ def _write(response):
         "fault": fault.rule_id if fault is not None else None,
     }
     # One statement, committed by itself: no BEGIN/COMMIT round trips.
-    with single_write(journal_database):
-        _insert().execute(
-            transaction_id=entry["transaction_id"],
-            received_at=entry["received_at"],
-            method=entry["method"][:16],
-            path=entry["path"],
-            status=status,
-            user_name=user_name,
-            response_format=context.get("response_format") or negotiation.response_format(environ.get("HTTP_ACCEPT")),
-            entry=orjson.dumps(entry).decode(),
-        )
+    _insert().write(
+        transaction_id=entry["transaction_id"],
+        received_at=entry["received_at"],
+        method=entry["method"][:16],
+        path=entry["path"],
+        status=status,
+        user_name=user_name,
+        response_format=context.get("response_format") or negotiation.response_format(environ.get("HTTP_ACCEPT")),
+        entry=orjson.dumps(entry).decode(),
+    )
     _writes += 1
     if _writes % PRUNE_EVERY == 0:
-        with single_write(journal_database):
-            _prune().execute(size=config["JOURNAL_SIZE"])
+        _prune().write(size=config["JOURNAL_SIZE"])
 
 
 def _newest():
