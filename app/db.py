@@ -339,12 +339,10 @@ class Compiled:
     statements on the request path are built from the models at first use.
     """
 
-    __slots__ = ("sql", "_values_of", "_database", "_execute_alone")
+    __slots__ = ("sql", "_values_of", "_database")
 
     def __init__(self, query, db=database):
         self._database = db
-        # On SQLite in the writers' queue; PostgreSQL's row locks need none.
-        self._execute_alone = getattr(db, "execute_alone", db.execute_sql)
         self.sql, params = query.sql()
         if not all(isinstance(p, Param) for p in params):
             raise ValueError(f"every value of a compiled query must be a param: {params}")
@@ -360,8 +358,11 @@ class Compiled:
         return self._database.execute_sql(self.sql, self._values_of(values))
 
     def write(self, **values):
-        """Runs a statement that writes, outside any transaction: it commits by itself."""
-        return self._execute_alone(self.sql, self._values_of(values))
+        """Runs a statement that writes, outside any transaction: it commits
+        by itself, on SQLite in the writers' queue (PostgreSQL's row locks
+        need none)."""
+        db = self._database
+        return getattr(db, "execute_alone", db.execute_sql)(self.sql, self._values_of(values))
 
 
 def compiled(build, proxy=database):
