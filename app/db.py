@@ -249,7 +249,9 @@ def _add_missing_columns(model):
 
     ADD COLUMN with a constant default fills every row at once on both
     engines (no table copy, as playhouse.migrate makes on SQLite), so an
-    upgrade of a large table starts in milliseconds.
+    upgrade of a large table starts in milliseconds. A NOT NULL field added
+    in a release therefore names its default in SQL too, as a constraint
+    (see SysUser.admin): peewee's `default` is Python's, not the table's.
     """
     table, db = model._meta.table_name, model._meta.database
     present = {column.name for column in db.get_columns(table)}
@@ -258,23 +260,8 @@ def _add_missing_columns(model):
             continue
         context = db.get_sql_context()
         column_sql, _ = context.sql(field.ddl(context)).query()
-        if " DEFAULT " not in column_sql:
-            column_sql += f" DEFAULT {_sql_literal(field.default)}"
         db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {column_sql}')
         log.warning("Added column %s.%s to the existing database", table, field.column_name)
-
-
-def _sql_literal(value):
-    """A field's default as SQL: only the constants the models use."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    raise ValueError(f"a column added on start needs a constant default, not {value!r}")
 
 
 def close_connection(exc=None):
