@@ -20,6 +20,8 @@ XML_INDENTED = "<response>\n  <result>\n    <a>1</a>\n    <b/>\n  </result>\n</r
         ("<a> text kept </a>", "application/xml", "<a> text kept </a>"),
         # Text beside child elements is kept: only whitespace between them goes.
         ("<a>text<b/></a>", "application/xml", "<a>text<b/></a>"),
+        # Comments and processing instructions are shown too, in and around the root.
+        ("<!--c--><a><?pi x?><b/><!-- d --></a>", "text/xml", "<!--c-->\n<a>\n  <?pi x?>\n  <b/>\n  <!-- d -->\n</a>"),
         ('{"cut": "in the midd', "application/json", '{"cut": "in the midd'),
         ("<cut><in", "application/xml", "<cut><in"),
         ("<a/>", "application/json", "<a/>"),
