@@ -29,9 +29,10 @@ class _NoExternalResources(etree.Resolver):
 
 
 @lru_cache(maxsize=16)
-def xml_parser(charset=None):
+def xml_parser(charset=None, keep_comments=False):
     """The hardened parser, for a body in `charset` (None: as the document
-    says, UTF-8 by default); LookupError when libxml2 cannot decode it."""
+    says, UTF-8 by default); LookupError when libxml2 cannot decode it.
+    Comments and processing instructions are dropped unless `keep_comments`."""
     parser = etree.XMLParser(
         encoding=charset,
         resolve_entities=False,
@@ -39,8 +40,8 @@ def xml_parser(charset=None):
         load_dtd=False,
         dtd_validation=False,
         huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
+        remove_comments=not keep_comments,
+        remove_pis=not keep_comments,
         # No collect_ids=False: lxml then sets XML_SKIP_IDS in libxml2's
         # `loadsubset`, which makes libxml2 open the file a DOCTYPE names
         # (`SYSTEM "file:///etc/passwd"`), telling which files exist.

@@ -59,6 +59,11 @@ def interaction(number, **fields):
     return {"channel": CHANNEL, "number": number, **fields}
 
 
+def curl(page):
+    """The "copy as curl" command of a request's page."""
+    return html.unescape(re.search(r'<pre class="code curl">(.*?)</pre>', page, re.S).group(1))
+
+
 # --- who may see it --------------------------------------------------------
 
 
@@ -335,12 +340,27 @@ def test_one_request_masks_headers_indents_bodies_and_copies_as_curl(console, ap
     assert ADMIN_PASSWORD not in page
     assert escape("<request>\n  <entry>\n    <channel>c'1</channel>") in page
     assert escape("<response>\n  <result>") in page
-    curl = html.unescape(re.search(r'<pre class="code curl">(.*?)</pre>', page, re.S).group(1))
-    assert curl.startswith("curl -X POST http://localhost/api/now/interaction \\\n")
-    assert '  -u admin:"$PASSWORD" \\\n' in curl
-    assert "  -H 'Content-Type: application/xml' \\\n" in curl
-    assert "Cookie" not in curl and "Host:" not in curl
-    assert curl.endswith("--data-binary '<request><entry><channel>c'\"'\"'1</channel></entry></request>'")
+    command = curl(page)
+    assert command.startswith("curl -X POST http://localhost/api/now/interaction \\\n")
+    assert '  -u admin:"$PASSWORD" \\\n' in command
+    assert "  -H 'Content-Type: application/xml' \\\n" in command
+    assert "Cookie" not in command and "Host:" not in command
+    assert command.endswith("--data-binary '<request><entry><channel>c'\"'\"'1</channel></entry></request>'")
+
+
+def test_copy_as_curl_keeps_the_query_and_names_a_user_for_basic_credentials_only(console, client, admin_auth):
+    path = "/api/now/table/interaction?sysparm_limit=1"
+    # A bearer token and no credentials at all: neither names a user.
+    for authorization in ({"Authorization": "Bearer abc"}, {}, admin_auth):
+        client.get(path, headers={**authorization, "User-Agent": "t"})
+    entries = client.get("/__stand_in/requests?path=^/api/", headers=admin_auth).json["result"]
+    shown = [curl(console.get(f"/requests/{entry['transaction_id']}")) for entry in entries]
+    start = f"curl -X GET 'http://localhost{path}' \\\n"
+    assert shown == [
+        start + '  -u admin:"$PASSWORD" \\\n' + "  -H 'User-Agent: t'",
+        start + "  -H 'User-Agent: t'",
+        start + "  -H 'User-Agent: t'",
+    ]
 
 
 def test_a_body_is_read_as_its_content_type_says_or_else_by_its_first_character(console, api, admin_auth):

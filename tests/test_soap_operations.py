@@ -322,6 +322,10 @@ def test_update_of_no_record_is_a_server_fault(soap, children):
     assert_fault(soap("update", [*children, ("queue", QUEUE)]), "Server", ABORTED.format("Update", "missing record"))
 
 
+def test_update_without_a_sys_id_is_refused_before_its_values_are_checked(soap):
+    assert_fault(soap("update", [("context_table", "Not A Table")]), "Server", ABORTED.format("Update", "missing record"))
+
+
 def test_update_breaking_the_rules_is_a_server_fault(soap):
     sys_id = inserted(soap, channel=CHANNEL)
     assert_fault(

@@ -352,6 +352,39 @@ def test_wait_times_out_with_a_408_giving_the_count(client, admin_auth):
     )
 
 
+class SleepClock:
+    """The journal's time module with a monotonic clock that only its sleeps
+    move, each a millisecond longer than asked, as a real sleep may be."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds + 0.001
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+def test_wait_polls_every_50_ms_until_its_timeout(client, admin_auth, monkeypatch):
+    clock = SleepClock()
+    monkeypatch.setattr(journal, "time", clock)
+    response = client.post(
+        "/__stand_in/requests/wait", json={"match": {"path": "^/nowhere"}, "timeout_ms": 100}, headers=admin_auth
+    )
+    assert (response.status_code, response.json) == (
+        408,
+        failure("Request Timeout", "0 of 1 matching requests within 100 ms"),
+    )
+    # The second sleep is what was left of the 100 ms.
+    assert clock.sleeps == pytest.approx([0.05, 0.049])
+
+
 @pytest.mark.parametrize(
     "body, message",
     [

@@ -260,6 +260,16 @@ def test_a_snapshot_with_a_sys_id_twice_is_a_400_and_changes_nothing(client, adm
     assert client.get("/__stand_in/snapshot", headers=admin_auth).json == before
 
 
+def test_a_snapshot_of_more_rows_than_one_insert_takes_is_restored_whole(client, admin_auth):
+    # Rows go in 500 to an INSERT: 501 take two.
+    rows = [{**BARE, "sys_id": f"{i:032x}", "number": f"IMS{i:07d}"} for i in range(501)]
+    document = {"format": 1, "tables": {**NO_TABLES, "interaction": rows}}
+    restored = client.post("/__stand_in/snapshot", json=document, headers=admin_auth)
+    assert (restored.status_code, restored.json["result"]["restored"]["interaction"]) == (200, 501)
+    shown = client.get("/__stand_in/snapshot", headers=admin_auth).json["tables"]["interaction"]
+    assert [row["number"] for row in shown] == [row["number"] for row in rows]
+
+
 def test_seed_file_is_applied_once_when_the_database_is_new(make_app, tmp_path, admin_auth):
     path = tmp_path / "seed.json"
     path.write_text(json.dumps({"users": [{"user_name": "svc", "password": "pw"}],
@@ -284,5 +294,8 @@ def test_a_bad_seed_file_stops_the_start_saying_why(make_app, tmp_path):
     path.write_text("{")
     with pytest.raises(RuntimeError, match=r"^SEED_FILE .*seed.json: unexpected end of data"):
         make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'y.sqlite3'}", SEED_FILE=str(path))
+    path.write_bytes(b'{"users": [{"user_name": "\xff"}]}')
+    with pytest.raises(RuntimeError, match=r"^SEED_FILE .*seed.json: str is not valid UTF-8"):
+        make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'w.sqlite3'}", SEED_FILE=str(path))
     with pytest.raises(RuntimeError, match=r"^SEED_FILE .*missing.json: \[Errno 2\] No such file or directory"):
         make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'z.sqlite3'}", SEED_FILE=str(tmp_path / "missing.json"))

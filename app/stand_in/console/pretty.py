@@ -33,8 +33,10 @@ def _json(text):
 
 def _xml(text):
     try:
-        # The service's hardened parser: no DTD, entity or file is loaded.
-        root = etree.fromstring(text.encode("utf-8", "surrogateescape"), serialization.xml_parser())
+        # The service's hardened parser (no DTD, entity or file is loaded),
+        # keeping the comments and processing instructions that were sent.
+        parser = serialization.xml_parser(keep_comments=True)
+        root = etree.fromstring(text.encode("utf-8", "surrogateescape"), parser)
     except (etree.XMLSyntaxError, ValueError):
         return text
     if root.getroottree().docinfo.doctype:
@@ -46,4 +48,5 @@ def _xml(text):
             element.text = None
         if element.tail is not None and not element.tail.strip():
             element.tail = None
-    return etree.tostring(root, pretty_print=True, encoding="unicode").rstrip("\n")
+    # The tree, not the root alone: with the comments and instructions around it.
+    return etree.tostring(root.getroottree(), pretty_print=True, encoding="unicode").rstrip("\n")
