@@ -467,15 +467,28 @@ def test_reset_asks_for_confirmation_then_resets(console, api, runner):
 
 def test_a_reset_without_a_valid_token_is_refused_and_deletes_nothing(console, api, app):
     api.created()
+    detail = "The form's token is missing or out of date: reload the page and send the form again"
     with app.test_request_context():
         issued = int(time.time())
+        mac = csrf._mac("admin", issued)
         forged = f"{issued}.{'0' * 64}"
         stale = f"{issued - csrf.MAX_AGE_SECONDS - 1}.{csrf._mac('admin', issued - csrf.MAX_AGE_SECONDS - 1)}"
-        for token in ("", "abc", forged, stale):
-            response = console.client.post(
-                CONSOLE + "/reset", data={"scope": "all", "csrf_token": token}, headers=console.headers
-            )
-            assert response.status_code == 403
+    malformed = [
+        ".abc",
+        "12a.abc",
+        f"{issued}.{mac}.",
+        # Digits to str.isdigit, yet not to int(); a time beyond any float.
+        "\u00b2\u00b3.abc",
+        f"{'9' * 400}.{mac}",
+        # A MAC hmac.compare_digest cannot compare.
+        f"{issued}.{mac[:-1]}\u00e9",
+    ]
+    for token in ["", "abc", forged, stale, *malformed]:
+        response = console.client.post(
+            CONSOLE + "/reset", data={"scope": "all", "csrf_token": token}, headers=console.headers
+        )
+        assert response.status_code == 403, token
+        assert f'<p class="error">{escape(detail)}</p>' in response.data.decode()
     assert len(numbers(console.get("/"))) == 1
 
 
