@@ -410,21 +410,34 @@ def test_the_other_presets_and_a_rule_in_full(console, form, effect):
     assert escape(effect) in console.get("/faults")
 
 
+EMPTY_JSON = "rule: Not valid JSON: Input is a zero-length, empty document: line 1 column 1 (char 0)"
+
+
 @pytest.mark.parametrize(
     "form, message",
     [
-        ({"preset": "json", "rule": "{"}, "rule: Not valid JSON"),
+        ({"preset": "json", "rule": "{"}, "rule: Not valid JSON: unexpected end of data: line 1 column 2 (char 1)"),
+        # An empty field is no field: a rule not given is read as empty.
+        ({"preset": "json", "rule": " "}, EMPTY_JSON),
+        ({"preset": "json"}, EMPTY_JSON),
         ({"preset": "json", "rule": "[]"}, "rule: Must be an object."),
-        ({"preset": "json", "rule": '{"effect": {"type": "error", "status": 200}}'}, "effect.status:"),
-        ({"preset": "delay", "ms": "99999"}, "effect.ms:"),
-        ({"preset": "delay", "path": "("}, "match.path: Not a valid regular expression"),
-        ({"preset": "bogus"}, "preset: Must be one of"),
+        (
+            {"preset": "json", "rule": '{"effect": {"type": "error", "status": 200}}'},
+            "effect.status: Must be greater than or equal to 400 and less than or equal to 599.",
+        ),
+        ({"preset": "delay", "ms": "99999"}, "effect.ms: Must be greater than or equal to 0 and less than or equal to 25000."),
+        (
+            {"preset": "delay", "path": "("},
+            "match.path: Not a valid regular expression: missing ), unterminated subpattern at position 0.; "
+            "effect.ms: Missing data for required field.",
+        ),
+        ({"preset": "bogus"}, "preset: Must be one of: close503, delay, drop, json."),
     ],
 )
 def test_an_invalid_rule_is_a_400_naming_the_field_and_keeps_the_form(console, form, message):
     response = console.post("/faults", form)
     assert response.status_code == 400
-    assert escape(message) in response.data.decode()
+    assert f'<p class="error" role="alert">{escape(message)}</p>' in response.data.decode()
     assert "No fault rule" in response.data.decode()
 
 
@@ -467,15 +480,28 @@ def test_reset_asks_for_confirmation_then_resets(console, api, runner):
 
 def test_a_reset_without_a_valid_token_is_refused_and_deletes_nothing(console, api, app):
     api.created()
+    detail = "The form's token is missing or out of date: reload the page and send the form again"
     with app.test_request_context():
         issued = int(time.time())
+        mac = csrf._mac("admin", issued)
         forged = f"{issued}.{'0' * 64}"
         stale = f"{issued - csrf.MAX_AGE_SECONDS - 1}.{csrf._mac('admin', issued - csrf.MAX_AGE_SECONDS - 1)}"
-        for token in ("", "abc", forged, stale):
-            response = console.client.post(
-                CONSOLE + "/reset", data={"scope": "all", "csrf_token": token}, headers=console.headers
-            )
-            assert response.status_code == 403
+    malformed = [
+        ".abc",
+        "12a.abc",
+        f"{issued}.{mac}.",
+        # Digits to str.isdigit, yet not to int(); a time beyond any float.
+        "\u00b2\u00b3.abc",
+        f"{'9' * 400}.{mac}",
+        # A MAC hmac.compare_digest cannot compare.
+        f"{issued}.{mac[:-1]}\u00e9",
+    ]
+    for token in ["", "abc", forged, stale, *malformed]:
+        response = console.client.post(
+            CONSOLE + "/reset", data={"scope": "all", "csrf_token": token}, headers=console.headers
+        )
+        assert response.status_code == 403, token
+        assert f'<p class="error">{escape(detail)}</p>' in response.data.decode()
     assert len(numbers(console.get("/"))) == 1
 
 

@@ -96,6 +96,18 @@ def test_skip_then_times_fail_the_first_n_then_succeed(client, admin_auth):
     assert statuses[1].json == failure("Boom", "x")
 
 
+def test_a_rule_fires_when_the_draw_is_below_its_probability_so_never_at_0(client, admin_auth, monkeypatch):
+    """random() draws from [0, 1): below p is a chance of exactly p."""
+    draws = iter([0.0, 0.5, 0.0, 0.25])
+    monkeypatch.setattr(faults.random, "random", lambda: next(draws))
+    never = add(client, admin_auth, effect={"type": "error", "status": 429}, probability=0)
+    half = add(client, admin_auth, effect={"type": "error", "status": 503}, probability=0.5)
+    assert client.get("/nowhere", headers=admin_auth).status_code == 404
+    response = client.get("/nowhere", headers=admin_auth)
+    assert (response.status_code, response.headers["X-Stand-In-Fault"]) == (503, str(half["id"]))
+    assert client.get(f"/__stand_in/faults/{never['id']}", headers=admin_auth).json["result"]["hits"] == 0
+
+
 def test_the_first_rule_that_fires_wins_and_user_matches_the_authenticated_user(client, admin_auth, runner):
     runner.invoke(args=["user", "add", "svc", "--password", "pw"])
     never = add(client, admin_auth, match={"user": "svc"}, effect={"type": "error", "status": 429}, probability=0)
