@@ -33,7 +33,7 @@ def _mac(user_name, issued):
     row = SysUser.select(SysUser.password_hash).where(SysUser.user_name == user_name).tuples().first()
     if row is None:
         return None
-    message = f"console-form:{user_name}:{issued}".encode("utf-8", "surrogatepass")
+    message = f"console-form:{user_name}:{issued}".encode()
     return hmac.new(row[0].encode(), message, hashlib.sha256).hexdigest()
 
 
