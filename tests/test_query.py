@@ -15,7 +15,9 @@ from app.records.values import View
 BOB = "b" * 32
 ADMIN = Q.Caller(ADMIN_SYS_ID, "admin")
 AS_BOB = Q.Caller(BOB, "bob")
-NOW = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+# Row 5's opened_at: the moment the rows are made, not the module imported,
+# as gs.minutesAgo(5) is read from the clock when the query runs.
+JUST_NOW = "just now"
 
 # number, state, queue, short_description, opened_by, opened_for, assigned_to, opened_at, closed_at, sys_mod_count
 ROWS = [
@@ -23,7 +25,7 @@ ROWS = [
     (2, "queued", "q1", "printer jam", ADMIN_SYS_ID, BOB, "", datetime(2026, 1, 2, 10), None, 1),
     (3, "closed_complete", "q1", "Network down", BOB, ADMIN_SYS_ID, BOB, datetime(2026, 1, 3, 10), datetime(2026, 1, 4), 2),
     (4, "work_in_progress", "q2", "100% sure_thing", BOB, "", ADMIN_SYS_ID, datetime(2026, 1, 4, 10), None, 3),
-    (5, "new", "", "a sureXthing", ADMIN_SYS_ID, "", "", NOW, None, 0),
+    (5, "new", "", "a sureXthing", ADMIN_SYS_ID, "", "", JUST_NOW, None, 0),
 ]
 
 
@@ -32,6 +34,8 @@ def rows(app):
     with app.app_context():
         SysUser.create(sys_id=BOB, user_name="bob", password_hash="-")
         for n, state, queue, text, opened_by, opened_for, assigned_to, opened_at, closed_at, count in ROWS:
+            if opened_at == JUST_NOW:
+                opened_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
             Interaction.create(
                 sys_id=f"{n:032x}",
                 number=f"IMS{n:07d}",
