@@ -9,6 +9,7 @@ from soap_envelopes import SOAP_CONTENT_TYPE, answer, canonical, envelope, fault
 from app import users
 from app.models import ADMIN_SYS_ID
 from app.records import fields, store
+from app.soap import operations
 from app.records.query import Caller
 
 ABORTED = "com.glide.processors.soap.SOAPProcessingException: {} Aborted : {}"
@@ -259,6 +260,26 @@ def test_get_keys_joins_the_keys_of_the_query_and_window(soap, many):
     response = soap("getKeys", [("__order_by", "queue"), ("__first_row", "1"), ("__limit", "2")])
     assert dict(answer(response)) == {"sys_id": f"{ids[1]},{ids[2]}", "count": "2"}
     assert_xml(soap("getKeys", [("channel", "none")]), response_xml("getKeys", "<sys_id/><count>0</count>"))
+
+
+def test_get_keys_and_records_read_a_page_of_the_records_layer_at_a_time(soap, many, monkeypatch):
+    # _find reads store.MAX_LIMIT (10,000) records at a time: made 10 here,
+    # so that 25 records take three pages.
+    monkeypatch.setattr(operations, "MAX_LIMIT", 10)
+    ids = many(25)
+
+    def keys(*children):
+        found = dict(answer(soap("getKeys", [("__order_by", "queue"), *children])))
+        assert found["count"] == str(len(found["sys_id"].split(",")))
+        return found["sys_id"].split(",")
+
+    assert keys() == ids
+    assert keys(("__first_row", "1")) == ids[1:]
+    assert keys(("__limit", "11")) == ids[:11]
+    assert keys(("__first_row", "3"), ("__last_row", "24")) == ids[3:24]
+    # The caller's own records, on every page.
+    assert keys(("__encoded_query", "opened_by=javascript:gs.getUserID()")) == ids
+    assert queues(soap("getRecords", [("__order_by", "queue"), ("__limit", "21")])) == [f"q{n:03d}" for n in range(21)]
 
 
 def test_a_condition_on_a_reference_takes_a_sys_id(soap, many):
