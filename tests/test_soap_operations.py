@@ -7,7 +7,7 @@ from conftest import CHANNEL, QUEUE, basic
 from soap_envelopes import SOAP_CONTENT_TYPE, answer, canonical, envelope, fault_xml, post, response_xml
 
 from app import users
-from app.models import ADMIN_SYS_ID
+from app.models import ADMIN_SYS_ID, Interaction
 from app.records import fields, store
 from app.soap import operations
 from app.records.query import Caller
@@ -372,6 +372,14 @@ def test_delete_multiple_deletes_what_the_columns_match(soap, many):
     assert_xml(soap("deleteMultiple", [("channel", "c1")]), response_xml("deleteMultiple", "<count>0</count>"))
     assert dict(answer(soap("deleteMultiple", [("short_description", "")])))["count"] == "2"
     assert dict(answer(soap("getKeys")))["count"] == "2"
+
+
+def test_delete_multiple_counts_every_batch(app, soap):
+    """The interactions go 500 at a time; the count is of them all."""
+    with app.app_context():
+        Interaction.insert_many([{"sys_id": f"{n:032x}", "number": f"X{n}", "state": "new", "channel": "c1"} for n in range(501)]).execute()
+    assert_xml(soap("deleteMultiple", [("channel", "c1")]), response_xml("deleteMultiple", "<count>501</count>"))
+    assert dict(answer(soap("getKeys")))["count"] == "0"
 
 
 @pytest.mark.parametrize("children", [[], [("__encoded_query", "channel=c1")], [("colour", "red")]])

@@ -251,6 +251,17 @@ def test_fields_pick_and_order_what_is_returned(api, table):
     }
 
 
+def test_booleans_read_true_false_or_empty(app, api, table):
+    created = api.created()
+    with app.app_context():
+        SysUser.create(sys_id="b" * 32, user_name="bob", password_hash="-", active=False)
+    users = table.records("/api/now/table/sys_user", sysparm_fields="user_name,active", sysparm_query="ORDERBYuser_name")
+    assert users == [{"user_name": "admin", "active": "true"}, {"user_name": "bob", "active": "false"}]
+    # Through an empty reference there is no user, so no value either.
+    record = table.get(f"/api/now/table/interaction/{created['sys_id']}", query_string={"sysparm_fields": "opened_by.active,opened_for.active"})
+    assert record.json["result"] == {"opened_by.active": "true", "opened_for.active": ""}
+
+
 def test_empty_parameters_mean_not_given(three, table):
     records = table.records(sysparm_fields="", sysparm_query="", sysparm_limit="", sysparm_offset="", sysparm_view="")
     assert len(records) == 3 and list(records[0]) == INTERACTION_FIELDS
@@ -267,6 +278,11 @@ def test_name_value_filters_apply_without_a_query(three, table):
     # With a query, the filters are not used.
     records = table.records(queue=QUEUE, sysparm_query="number=IMS0000002", sysparm_fields="number")
     assert records == [{"number": "IMS0000002"}]
+
+
+def test_a_filter_given_twice_must_hold_both_times(three, table):
+    response = table.get("/api/now/table/interaction", query_string=[("number", "IMS0000001"), ("number", "IMS0000002")])
+    assert (response.status_code, response.json) == (200, {"result": []})
 
 
 def test_without_orderby_records_come_by_sys_id(three, table):
@@ -291,6 +307,14 @@ def test_link_appends_limit_and_offset_when_absent(three, table):
     response = table.get("/api/now/table/interaction", query_string={"sysparm_fields": "number"})
     url = f"{BASE}/api/now/table/interaction?sysparm_fields=number&sysparm_limit=10000&sysparm_offset="
     assert response.headers["Link"] == f'<{url}0>;rel="first",<{url}0>;rel="last"'
+
+
+def test_link_keeps_the_query_string_as_given(three, table):
+    """Blank parameters stay; a limit given twice is set once, where it first stood."""
+    response = table.get("/api/now/table/interaction?sysparm_limit=1&sysparm_query=&sysparm_limit=2&sysparm_fields=number")
+    assert len(response.json["result"]) == 1
+    url = f"{BASE}/api/now/table/interaction?sysparm_limit=1&sysparm_query=&sysparm_fields=number&sysparm_offset="
+    assert response.headers["Link"] == f'<{url}0>;rel="first",<{url}1>;rel="next",<{url}2>;rel="last"'
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """Writing through the Table API (TABLE_API.md §1, §2, §5): insert, update,
 delete, their rules, and the upgrade of an existing database."""
+from datetime import datetime
+
 import pytest
 from conftest import CHANNEL, QUEUE, basic, failure
 
@@ -228,6 +230,24 @@ def test_an_update_touches_only_its_record(app, writer):
     assert writer.get(second["sys_id"]) == second
 
 
+def test_an_update_compares_with_its_own_record(writer):
+    """Given the value another record holds, the record still changes."""
+    first, second = writer.inserted(short_description="one"), writer.inserted(short_description="two")
+    response = writer.send("PATCH", f"{TABLE}/{second['sys_id']}", json={"short_description": "one"})
+    assert (response.json["result"]["short_description"], response.json["result"]["sys_mod_count"]) == ("one", "1")
+    assert writer.get(first["sys_id"]) == first
+
+
+def test_an_update_says_when_and_by_whom(app, writer):
+    record = writer.inserted()
+    with app.app_context():
+        Interaction.update(sys_updated_on=datetime(2020, 1, 1), sys_updated_by="bob").execute()
+    updated = writer.send("PATCH", f"{TABLE}/{record['sys_id']}", json={"queue": "q"}).json["result"]
+    stored = row(app, record["sys_id"])
+    assert stored.sys_updated_on > datetime(2020, 1, 1)
+    assert (updated["sys_updated_on"], updated["sys_updated_by"]) == (stored.sys_updated_on.strftime("%Y-%m-%d %H:%M:%S"), "admin")
+
+
 def test_a_queue_given_to_a_new_interaction_queues_it(writer):
     record = writer.inserted()
     updated = writer.send("PATCH", f"{TABLE}/{record['sys_id']}", json={"queue": QUEUE}).json["result"]
@@ -318,6 +338,14 @@ def test_documents_are_written_through_their_tables(app, writer):
     assert row(app, document["sys_id"], InteractionJsonBlob) is None
     response = writer.send("POST", path, json={"value": 5})
     assert (response.status_code, response.json) == (400, failure("value: Must be a string holding JSON, or an object."))
+
+
+def test_a_delete_takes_only_its_record(writer):
+    path = "/api/now/table/interaction_json_blob"
+    kept, gone = writer.inserted(path, value="{}"), writer.inserted(path, value="[]")
+    response = writer.send("DELETE", f"{path}/{gone['sys_id']}")
+    assert (response.status_code, response.data) == (204, b"")
+    assert writer.get(kept["sys_id"], path) == kept
 
 
 def test_an_interaction_api_update_sees_a_document_written_by_the_table_api(api, writer):
