@@ -75,7 +75,7 @@ def test_test_support_off_from_the_environment(make_app, monkeypatch, admin_auth
     assert app.test_client().get("/__stand_in/faults", headers=admin_auth).status_code == 404
 
 
-def test_an_old_database_gains_the_admin_flag_and_admin_has_it(make_app, tmp_path, admin_auth):
+def test_an_old_database_gains_the_admin_flag_and_admin_has_it(make_app, tmp_path, admin_auth, caplog):
     path = tmp_path / "old.sqlite3"
     url = f"sqlite:///{path}"
     make_app(DATABASE_URL=url).test_client()
@@ -83,6 +83,9 @@ def test_an_old_database_gains_the_admin_flag_and_admin_has_it(make_app, tmp_pat
     with sqlite3.connect(path) as connection:
         connection.execute("ALTER TABLE sys_user DROP COLUMN admin")
     app = make_app(DATABASE_URL=url)
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "app.db"] == [
+        ("WARNING", "Added column sys_user.admin to the existing database")
+    ]
     with sqlite3.connect(path) as connection:
         columns = [row[1] for row in connection.execute("PRAGMA table_info(sys_user)")]
         assert "admin" in columns

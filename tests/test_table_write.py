@@ -281,6 +281,14 @@ def test_closing_keeps_a_closed_by_already_set(app, writer):
     assert closed["closed_by"] == BOB_REF
 
 
+def test_a_change_to_a_closed_interaction_that_leaves_its_state_keeps_it_closed(app, writer):
+    record = writer.inserted(state="closed_complete")
+    before = row(app, record["sys_id"])
+    changed = writer.send("PATCH", f"{TABLE}/{record['sys_id']}", json={"short_description": "later"}).json["result"]
+    assert (changed["state"], changed["closed_by"], changed["short_description"]) == ("closed_complete", ADMIN_REF, "later")
+    assert row(app, record["sys_id"]).closed_at == before.closed_at
+
+
 def test_the_interaction_api_cannot_update_what_the_table_api_closed(api, writer):
     record = writer.inserted(state="closed_abandoned")
     response = api.create({"sys_id": record["sys_id"], "queue": QUEUE})
