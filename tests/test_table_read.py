@@ -201,6 +201,9 @@ def test_display_values(api, table):
     }
     plain = table.get(path, query_string={**fields, "sysparm_display_value": "False"}).json["result"]
     assert plain == {"state": "queued", "opened_by": {"link": ADMIN_LINK, "value": ADMIN_SYS_ID}, "assigned_to": "", "sys_mod_count": "0", "closed_at": ""}
+    # Any other value reads values, as false does.
+    for other in ("bogus", ""):
+        assert table.get(path, query_string={**fields, "sysparm_display_value": other}).json["result"] == plain, other
 
 
 def test_excluded_links_leave_references_as_strings(api, table):
