@@ -340,6 +340,9 @@ def test_documents_are_written_through_their_tables(app, writer):
     path = "/api/now/table/interaction_json_blob"
     document = writer.inserted(path, value='{"a": 1}')
     assert document["value"] == '{"a": 1}'
+    stored = row(app, document["sys_id"], InteractionJsonBlob)
+    assert (stored.sys_created_by, stored.sys_updated_by, stored.sys_mod_count) == ("admin", "admin", 0)
+    assert stored.sys_created_on == stored.sys_updated_on and stored.sys_created_on.microsecond == 0
     changed = writer.send("PATCH", f"{path}/{document['sys_id']}", json={"value": {"b": 2}}).json["result"]
     assert (changed["value"], changed["sys_mod_count"]) == ('{"b":2}', "1")
     assert writer.send("DELETE", f"{path}/{document['sys_id']}").status_code == 204
