@@ -84,8 +84,9 @@ def _readable_charset(name, fmt):
 
 
 def request_body(request):
-    """The request body's bytes; RequestEntityTooLarge over the limit. Kept
-    with the request, where the request journal finds it."""
+    """The request body's bytes; RequestEntityTooLarge over the limit, the
+    request then marked `body_cut_at_limit`. Kept with the request, where
+    the request journal finds it."""
     body = request.get_data()
     # A streamed body (chunked, no Content-Length) is cut at the limit
     # without an error: one byte more means it was over.

@@ -77,7 +77,7 @@ def _request_headers(environ):
         name = _NAMES.get(key)
         if name is None:
             name = _name(key)
-        if name and (value or key[0] == "H"):
+        if name and (value or key.startswith("HTTP_")):
             pairs.append((name, value))
     return _headers(pairs)
 
