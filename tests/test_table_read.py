@@ -225,6 +225,18 @@ def test_an_unknown_state_displays_as_itself(app, api, table):
     assert record.json["result"] == {"state": "escalated"}
 
 
+def test_a_reference_to_a_user_that_is_gone_displays_empty(app, api, table):
+    created = api.created()
+    gone = "9" * 32
+    with app.app_context():
+        Interaction.update(assigned_to=gone).execute()
+    path = f"/api/now/table/interaction/{created['sys_id']}"
+    query = {"sysparm_fields": "assigned_to", "sysparm_display_value": "all"}
+    assert table.get(path, query_string=query).json["result"] == {
+        "assigned_to": {"display_value": "", "link": f"{BASE}/api/now/table/sys_user/{gone}", "value": gone}
+    }
+
+
 def test_links_follow_the_host_and_scheme_the_request_came_to(api, table):
     created = api.created()
     response = table.get(
