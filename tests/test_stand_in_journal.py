@@ -415,3 +415,19 @@ def test_the_entries_that_mention_an_interaction_by_sys_id_or_number(app, client
         ("POST", "/api/now/interaction"),
     ]
     assert [entry["path"] for entry in by_number] == ["/api/now/table/interaction", "/api/now/interaction"]
+
+
+def cut_short(client, path, body, headers):
+    """A client gone mid-body: its Content-Length promises more than comes."""
+    environ = EnvironBuilder(path, method="POST", input_stream=io.BytesIO(body), headers=headers).get_environ()
+    environ["CONTENT_LENGTH"] = str(len(body) + 10)
+    return client.open(Request(environ))
+
+
+@pytest.mark.parametrize("path, status", [("/nowhere", 404), ("/api/now/interaction", 400)])
+def test_a_body_cut_short_by_its_client_is_journaled_empty_and_truncated(client, admin_auth, path, status, caplog):
+    headers = {**admin_auth, "Content-Type": "application/json"}
+    assert cut_short(client, path, b'{"channel": "c"}', headers).status_code == status
+    [entry] = entries(client, admin_auth).json["result"]
+    assert (entry["status"], entry["request"]["body"], entry["request"]["body_truncated"]) == (status, "", True)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

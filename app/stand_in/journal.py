@@ -16,7 +16,7 @@ import time
 import orjson
 from flask import current_app, g, request
 from peewee import SQL, fn
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from .. import negotiation
 from ..auth import checked_user
@@ -103,7 +103,9 @@ def _body(data, limit):
 def _request_body(req, limit):
     """(text, truncated) of the request's body: the copy the view kept, or,
     where no view read it (a 401, a 404, a fault's answer), read now. A body
-    over MAX_CONTENT_LENGTH is kept no further than the service read it."""
+    over MAX_CONTENT_LENGTH is kept no further than the service read it; one
+    whose client went before sending it all is empty, werkzeug keeping no
+    part of it."""
     data = getattr(req, "_cached_data", None)
     if data is None:
         if (req.content_length or 0) > (req.max_content_length or 0):
@@ -112,6 +114,8 @@ def _request_body(req, limit):
             data = negotiation.request_body(req)
         except RequestEntityTooLarge:
             data = req._cached_data
+        except ClientDisconnected:
+            return "", True
     text, cut = _body(data, limit)
     return text, cut or getattr(req, "body_cut_at_limit", False)
 
