@@ -350,14 +350,15 @@ def test_one_request_masks_headers_indents_bodies_and_copies_as_curl(console, ap
 
 def test_copy_as_curl_keeps_the_query_and_names_a_user_for_basic_credentials_only(console, client, admin_auth):
     path = "/api/now/table/interaction?sysparm_limit=1"
-    # A bearer token and no credentials at all: neither names a user.
-    for authorization in ({"Authorization": "Bearer abc"}, {}, admin_auth):
+    # A bearer token, Basic credentials that fail and none at all: none names a user.
+    for authorization in ({"Authorization": "Bearer abc"}, basic("admin", "wrong"), {}, admin_auth):
         client.get(path, headers={**authorization, "User-Agent": "t"})
     entries = client.get("/__stand_in/requests?path=^/api/", headers=admin_auth).json["result"]
     shown = [curl(console.get(f"/requests/{entry['transaction_id']}")) for entry in entries]
     start = f"curl -X GET 'http://localhost{path}' \\\n"
     assert shown == [
         start + '  -u admin:"$PASSWORD" \\\n' + "  -H 'User-Agent: t'",
+        start + "  -H 'User-Agent: t'",
         start + "  -H 'User-Agent: t'",
         start + "  -H 'User-Agent: t'",
     ]

@@ -26,6 +26,7 @@ XML_INDENTED = "<response>\n  <result>\n    <a>1</a>\n    <b/>\n  </result>\n</r
         ("<cut><in", "application/xml", "<cut><in"),
         ("<a/>", "application/json", "<a/>"),
         ('{"a":1}', "text/plain", '{"a":1}'),
+        ("<a><b/></a>", "text/plain", "<a><b/></a>"),
         ("plain", "", "plain"),
         ("", "application/json", ""),
         ('<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>', "application/xml", '<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>'),

@@ -262,6 +262,8 @@ def test_a_worker_reads_its_rules_once_and_a_used_up_rule_costs_a_request_nothin
         ({"effect": {"type": "drop"}, "match": {"format": "yaml"}}, "match.format: Must be one of: json, xml."),
         ({"effect": {"type": "drop"}, "match": "/close$"}, "match: Invalid input type."),
         ({"effect": {"type": "drop"}, "when": "now"}, "when: Unknown field."),
+        # Named as sent, to its last letter.
+        ({"effect": {"type": "drop"}, "MAX": 1}, "MAX: Unknown field."),
     ],
 )
 def test_an_invalid_rule_is_a_400_naming_the_field(client, admin_auth, rule, message):

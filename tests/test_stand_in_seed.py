@@ -1,5 +1,6 @@
 """Seed, snapshot and SEED_FILE (TEST_SUPPORT.md §5)."""
 import json
+from datetime import datetime
 
 import pytest
 
@@ -113,14 +114,19 @@ def test_a_number_given_never_moves_the_counter_back_nor_another_prefixs(client,
     assert created.json["result"]["number"] == "IMS0000051"
 
 
-def test_the_documents_of_a_seeded_interaction_are_written_by_its_user(client, admin_auth):
+def test_the_documents_of_a_seeded_interaction_are_written_by_its_user_at_its_time(client, admin_auth, monkeypatch):
+    from app.stand_in import seeding
+
+    # A clock stopped in the past: a time of the documents' own would differ from it.
+    monkeypatch.setattr(seeding, "utcnow", lambda: datetime(2026, 1, 2, 3, 4, 5))
     seed(client, admin_auth, {"interactions": [{"channel": CHANNEL, "sys_id": SYS_ID}]})
     tables = client.get("/__stand_in/snapshot", headers=admin_auth).json["tables"]
     [row] = tables["interaction"]
+    assert (row["sys_created_on"], row["sys_updated_on"]) == ("2026-01-02 03:04:05",) * 2
     for name in ("interaction_json_blob", "live_group_profile"):
         [document] = tables[name]
         assert (document["sys_created_by"], document["sys_updated_by"]) == ("admin", "admin")
-        assert (document["sys_created_on"], document["sys_updated_on"]) == (row["sys_created_on"],) * 2
+        assert (document["sys_created_on"], document["sys_updated_on"]) == ("2026-01-02 03:04:05",) * 2
 
 
 @pytest.mark.parametrize(
@@ -291,6 +297,10 @@ def test_a_bad_seed_file_stops_the_start_saying_why(make_app, tmp_path):
     path.write_text('{"users": [{"user_name": "svc"}]}')
     with pytest.raises(RuntimeError, match=r"^SEED_FILE .*seed.json: users.0.password: Missing data for required field.$"):
         make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}", SEED_FILE=str(path))
+    # A file whose body is no object: the message is marshmallow's, with no field to name.
+    path.write_text("[]")
+    with pytest.raises(RuntimeError, match=r"^SEED_FILE .*seed.json: Invalid input type.$"):
+        make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'v.sqlite3'}", SEED_FILE=str(path))
     path.write_text("{")
     with pytest.raises(RuntimeError, match=r"^SEED_FILE .*seed.json: unexpected end of data"):
         make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'y.sqlite3'}", SEED_FILE=str(path))
