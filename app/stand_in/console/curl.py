@@ -10,7 +10,7 @@ def command(entry, base_url):
     `-u user:"$PASSWORD"`: the journal never held the password, and the
     shell fills it in from the environment."""
     request = entry["request"]
-    url = base_url.rstrip("/") + entry["path"] + (f"?{entry['query']}" if entry["query"] else "")
+    url = base_url + entry["path"] + (f"?{entry['query']}" if entry["query"] else "")
     parts = ["curl", "-X", shlex.quote(entry["method"]), shlex.quote(url)]
     authorization = _header(request["headers"], "authorization")
     if authorization and authorization.lower().startswith("basic") and entry["user"]:
