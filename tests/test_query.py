@@ -88,6 +88,9 @@ CASES = [
     ("opened_atBETWEEN2026-01-02 00:00:00@2026-01-03 23:59:59", [2, 3]),
     ("sys_mod_countBETWEEN1@2", [2, 3]),
     ("sys_mod_count>1", [3, 4]),
+    # An integer's values are SQL's 64 bits, both ends included.
+    ("sys_mod_count>=-9223372036854775808", [1, 2, 3, 4, 5]),
+    ("sys_mod_count<=9223372036854775807", [1, 2, 3, 4, 5]),
     ("opened_bySAMEASassigned_to", [3]),
     ("opened_byNSAMEASassigned_to", [1, 2, 4, 5]),
     ("state=new^ORstate=queued", [1, 2, 5]),
@@ -167,6 +170,8 @@ MALFORMED = [
     ("opened_atBETWEEN2026-01-01", "BETWEEN needs two values joined by @, not '2026-01-01'"),
     ("opened_at>yesterday", "'yesterday' is not a date-time (YYYY-MM-DD HH:MM:SS)"),
     ("sys_mod_count=three", "'three' is not an integer"),
+    ("sys_mod_count<9223372036854775808", "'9223372036854775808' is out of range"),
+    ("sys_mod_count>-9223372036854775809", "'-9223372036854775809' is out of range"),
     ("opened_by=javascript:gs.getUser().getRecord()", "Unsupported script in the encoded query: 'javascript:gs.getUser().getRecord()'"),
     ("opened_by=javascript:alert(1)", "Unsupported script in the encoded query: 'javascript:alert(1)'"),
     ("opened_by=javascript:gs.getUserID()X", "Unsupported script in the encoded query: 'javascript:gs.getUserID()X'"),

@@ -288,6 +288,13 @@ def test_a_condition_on_a_reference_takes_a_sys_id(soap, many):
     assert dict(answer(soap("getKeys", [("opened_by", "admin")])))["count"] == "0"
 
 
+def test_an_empty_column_matches_the_records_where_it_is_empty(soap, many):
+    ids = many(2)
+    inserted(soap, state="closed_complete")
+    response = soap("getKeys", [("closed_at", ""), ("__order_by", "queue")])
+    assert_xml(response, response_xml("getKeys", f"<sys_id>{ids[0]},{ids[1]}</sys_id><count>2</count>"))
+
+
 @pytest.mark.parametrize(
     "children, string",
     [
@@ -456,6 +463,16 @@ def test_a_fault_is_written_in_utf_8(soap):
     response = soap("cafébar")
     assert response.status_code == 500
     assert response.data == b'<?xml version="1.0" encoding="UTF-8"?>\n' + fault_xml("Client", "Unsupported action: cafébar").encode()
+
+
+def test_a_response_is_written_in_utf_8(soap):
+    sys_id = inserted(soap, short_description="café ☕")
+    others = ",".join(field.name for field in fields.INTERACTION.fields if field.name != "short_description")
+    response = soap("get", [("sys_id", sys_id), ("__exclude_columns", others)])
+    assert response.status_code == 200
+    assert response.data == b'<?xml version="1.0" encoding="UTF-8"?>\n' + response_xml(
+        "get", "<short_description>café ☕</short_description>"
+    ).encode()
 
 
 def test_delete_multiple_deletes_the_interactions_documents_too(soap, client, admin_auth):

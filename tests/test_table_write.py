@@ -112,6 +112,21 @@ def test_references_take_a_sys_id_or_a_user_name(writer):
     assert (record["opened_for"], record["assigned_to"]) == (BOB_REF, ADMIN_REF)
 
 
+def test_a_user_name_in_a_field_that_is_no_reference_stays_text(writer):
+    record = writer.inserted(short_description="bob", channel="admin")
+    assert (record["short_description"], record["channel"]) == ("bob", "admin")
+
+
+def test_a_reference_matching_one_users_sys_id_and_anothers_name_takes_the_sys_id(app, writer):
+    carol = "c" * 32
+    with app.app_context():
+        # Made first, so that a lookup in table order (PostgreSQL's) finds her first.
+        SysUser.create(sys_id="d" * 32, user_name=carol, password_hash="-")
+        SysUser.create(sys_id=carol, user_name="carol", password_hash="-")
+    record = writer.inserted(opened_for=carol)
+    assert record["opened_for"] == {"link": f"{BASE}/api/now/table/sys_user/{carol}", "value": carol}
+
+
 def test_inserting_closed_sets_closed_at_and_by(app, writer):
     record = writer.inserted(state="closed_abandoned")
     stored = row(app, record["sys_id"])
