@@ -138,7 +138,6 @@ TABLES = {
 class UnknownTable(LookupError):
     def __init__(self, name):
         super().__init__(f"Invalid table {name}")
-        self.name = name
 
 
 def lookup(name):

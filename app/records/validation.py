@@ -73,9 +73,8 @@ def write_schema(table_name):
 
 def load(table, data):
     """The writable values of `data` for `table`, checked; InvalidRecord
-    names the fields that break the rules."""
-    if not isinstance(data, dict):
-        raise InvalidRecord("The record must be an object")
+    names the fields that break the rules. The body readers have made
+    sure `data` is an object."""
     try:
         values = write_schema(table.name).load(data)
     except ValidationError as error:
