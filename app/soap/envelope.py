@@ -56,8 +56,6 @@ def read(body):
         root = etree.fromstring(body, xml_parser())
     except etree.XMLSyntaxError as error:
         raise _unparsable(plain_parse_error(error.msg)) from None
-    except ValueError as error:
-        raise _unparsable(str(error)) from None
     if root.getroottree().docinfo.doctype:
         # SOAP 1.1 allows none, and a DTD is where entity attacks live.
         raise _unparsable("a DOCTYPE is not allowed")
