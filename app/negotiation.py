@@ -68,12 +68,15 @@ def body_format(content_type):
 
 
 def _readable_charset(name, fmt):
-    """The codec name of a charset the body can be read in; None for UTF-8."""
+    """The codec name of a charset the body can be read in; None for a JSON
+    body in UTF-8, which orjson reads as it is."""
     try:
         charset = codecs.lookup(name).name
         # Python also has codecs that are no text encoding (rot13, base64, zlib).
         "".encode(charset)
-        if charset == "utf-8":
+        # Not for XML: the Content-Type's charset wins over the document's
+        # declaration (RFC 7303), UTF-8 as much as any other.
+        if charset == "utf-8" and fmt == JSON:
             return None
         if fmt == XML:
             serialization.xml_parser(charset)

@@ -93,6 +93,30 @@ def test_an_xml_body_in_another_charset_is_decoded(api):
 
 
 @pytest.mark.parametrize(
+    "charset, declared, encoding",
+    [("UTF-8", "ISO-8859-1", "utf-8"), ("ISO-8859-1", "UTF-8", "latin-1")],
+)
+def test_the_content_types_charset_wins_over_the_xml_declaration(api, charset, declared, encoding):
+    body = f'<?xml version="1.0" encoding="{declared}"?><request><channel>caf\u00e9</channel></request>'
+    response = api.create(data=body.encode(encoding), headers={"Content-Type": f"application/xml; charset={charset}"})
+    assert response.status_code == 201
+    assert response.json["result"]["channel"] == "caf\u00e9"
+
+
+def test_a_json_body_named_utf_8_that_is_not_is_a_400_saying_so(api):
+    body = '{"channel": "caf\u00e9"}'.encode("latin-1")
+    response = api.create(data=body, headers={"Content-Type": "application/json; charset=utf-8"})
+    assert response.status_code == 400
+    assert response.json == {
+        "error": {
+            "message": "Exception while reading request",
+            "detail": "Invalid JSON: the body is not UTF-8; name its charset in the Content-Type",
+        },
+        "status": "failure",
+    }
+
+
+@pytest.mark.parametrize(
     "content_type, detail",
     [
         (
