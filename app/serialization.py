@@ -90,8 +90,6 @@ def read_xml(body, charset=None):
         root = etree.fromstring(body, xml_parser(charset))
     except etree.XMLSyntaxError as error:
         raise UnreadableBody(f"Invalid XML: {plain_parse_error(error.msg)}") from None
-    except ValueError as error:
-        raise UnreadableBody(f"Invalid XML: {error}") from None
     if root.getroottree().docinfo.doctype:
         raise UnreadableBody("Invalid XML: a DOCTYPE is not allowed")
     if root.tag != "request":
