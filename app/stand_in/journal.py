@@ -204,11 +204,12 @@ def _write(response):
 
 def _newest():
     """The entries within the bound, newest first."""
-    newest = StandInRequest.select(fn.MAX(StandInRequest.id))
     size = current_app.config["JOURNAL_SIZE"]
+    # An empty journal has no MAX: NULL, which selects nothing, as it should.
+    bound = StandInRequest.select(fn.MAX(StandInRequest.id) - size)
     return (
         StandInRequest.select()
-        .where(StandInRequest.id > fn.COALESCE(newest, SQL("0")) - size)
+        .where(StandInRequest.id > bound)
         .order_by(StandInRequest.id.desc())
     )
 
