@@ -1,6 +1,7 @@
 """Who may use /__stand_in/, TEST_SUPPORT=off, the admin flag and its
 upgrade, and reset (TEST_SUPPORT.md §1, §2)."""
 import sqlite3
+import threading
 
 import pytest
 
@@ -137,6 +138,27 @@ def test_reset_all_keeps_only_admin_with_its_password(app, client, admin_auth, c
         assert Interaction.select().count() == InteractionJsonBlob.select().count() == LiveGroupProfile.select().count() == 0
     assert client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=carol).status_code == 401
     assert create(client, basic("admin", ADMIN_PASSWORD))["number"] == "IMS0000001"
+
+
+def test_a_reset_that_cannot_have_the_sqlite_write_lock_is_a_503_at_once(make_app, database_url, admin_auth):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock")
+    client = make_app(SQLITE_BUSY_TIMEOUT=0.05).test_client()
+    other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    # Let go later: a reset that tried again rather than fail would then succeed.
+    release = threading.Timer(2.0, other.rollback)
+    release.start()
+    try:
+        response = client.post("/__stand_in/reset", headers=admin_auth)
+    finally:
+        release.cancel()
+        other.close()
+    transaction_id = response.headers["X-Transaction-ID"]
+    assert (response.status_code, response.json) == (
+        503,
+        failure("Service Unavailable", f"The database is unavailable; transaction {transaction_id}"),
+    )
 
 
 @pytest.mark.parametrize(
