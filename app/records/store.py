@@ -189,7 +189,7 @@ def _batches(items, size=500):
 
 def _writable(table):
     if not table.writable:
-        raise ReadOnlyTable(table.name)
+        raise ReadOnlyTable()
 
 
 def _references(table, values):
