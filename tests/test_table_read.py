@@ -1,5 +1,7 @@
 """Reading through the Table API (TABLE_API.md §1-4): routes, values,
 parameters, headers and errors, in JSON and XML."""
+from datetime import datetime
+
 import pytest
 from conftest import ADMIN_PASSWORD, CHANNEL, QUEUE, basic, failure
 from lxml import etree
@@ -221,8 +223,11 @@ def test_an_unknown_state_displays_as_itself(app, api, table):
     created = api.created()
     with app.app_context():
         Interaction.update(state="escalated").execute()
-    record = table.get(f"/api/now/table/interaction/{created['sys_id']}", query_string={"sysparm_display_value": "true", "sysparm_fields": "state"})
+    path = f"/api/now/table/interaction/{created['sys_id']}"
+    record = table.get(path, query_string={"sysparm_display_value": "true", "sysparm_fields": "state"})
     assert record.json["result"] == {"state": "escalated"}
+    both = table.get(path, query_string={"sysparm_display_value": "all", "sysparm_fields": "state"})
+    assert both.json["result"] == {"state": {"display_value": "escalated", "value": "escalated"}}
 
 
 def test_a_reference_to_a_user_that_is_gone_displays_empty(app, api, table):
@@ -275,6 +280,27 @@ def test_booleans_read_true_false_or_empty(app, api, table):
     # Through an empty reference there is no user, so no value either.
     record = table.get(f"/api/now/table/interaction/{created['sys_id']}", query_string={"sysparm_fields": "opened_by.active,opened_for.active"})
     assert record.json["result"] == {"opened_by.active": "true", "opened_for.active": ""}
+
+
+def test_integers_read_in_decimal_or_empty(app, api, table):
+    created = api.created()
+    with app.app_context():
+        Interaction.update(sys_mod_count=12).execute()
+    record = table.get(
+        f"/api/now/table/interaction/{created['sys_id']}",
+        query_string={"sysparm_fields": "sys_mod_count,opened_by.sys_mod_count,opened_for.sys_mod_count"},
+    )
+    # Through an empty reference there is no user, so no value either.
+    assert record.json["result"] == {"sys_mod_count": "12", "opened_by.sys_mod_count": "0", "opened_for.sys_mod_count": ""}
+
+
+def test_a_date_time_stored_with_a_fraction_of_a_second_reads_to_the_second(app, api, table):
+    created = api.created()
+    with app.app_context():
+        # Another writer, straight into the database.
+        Interaction.update(opened_at=datetime(2026, 1, 2, 3, 4, 5, 678901)).execute()
+    record = table.get(f"/api/now/table/interaction/{created['sys_id']}", query_string={"sysparm_fields": "opened_at"})
+    assert record.json["result"] == {"opened_at": "2026-01-02 03:04:05"}
 
 
 def test_empty_parameters_mean_not_given(three, table):

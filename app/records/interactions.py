@@ -89,7 +89,8 @@ def table_changes(current, given, user, now):
     new_state = changes.get("state", state)
     was_closed = current.get("state") in CLOSED_STATES
     if new_state in CLOSED_STATES and not was_closed:
-        changes.update(closing(user, now, new_state, changes.get("closed_by") or current.get("closed_by")))
+        # closed_by is no writable field: only the stored one can stay.
+        changes.update(closing(user, now, new_state, current.get("closed_by")))
     elif was_closed and new_state not in CLOSED_STATES:
         changes.update(closed_at=None, closed_by="")
     return {name: value for name, value in changes.items() if current.get(name, _ABSENT) != value}

@@ -44,7 +44,7 @@ def find(table, query, view, caller, base_url, limit=MAX_LIMIT, offset=0, count=
     return _page(table, Q.resolve(table, query, caller), view, base_url, limit, offset, count)
 
 
-def _page(table, resolved, view, base_url, limit=MAX_LIMIT, offset=0, count=True):
+def _page(table, resolved, view, base_url, limit, offset, count):
     shown = projection(table.name, view)
     statement = Q.select_statement(database.obj, table.name, shown.columns, resolved.shape, resolved.orderings, True)
     cursor = statement.execute(**_values(resolved, limit=min(limit, MAX_LIMIT), offset=offset))
@@ -65,7 +65,7 @@ def get(table, sys_id, view, base_url):
     """One record, or None."""
     if not could_be_sys_id(sys_id):
         return None
-    page = _page(table, Q.by_sys_id(sys_id), view, base_url, limit=1, count=False)
+    page = _page(table, Q.by_sys_id(sys_id), view, base_url, limit=1, offset=0, count=False)
     return page.records[0] if page.records else None
 
 
@@ -189,7 +189,7 @@ def _batches(items, size=500):
 
 def _writable(table):
     if not table.writable:
-        raise ReadOnlyTable(table.name)
+        raise ReadOnlyTable()
 
 
 def _references(table, values):
