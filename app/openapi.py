@@ -136,9 +136,14 @@ def build():
 
 @bp.get(PATH, provide_automatic_options=False)
 def document():
-    return Response(current_app.extensions["openapi"], content_type=CONTENT_TYPES[JSON])
+    # Built on the first request, not at start: it was a quarter of an app's
+    # start, paid by every worker, while few ever serve it. Two first
+    # requests at once build the same document twice, harmlessly.
+    body = current_app.extensions.get("openapi")
+    if body is None:
+        body = current_app.extensions["openapi"] = orjson.dumps(build())
+    return Response(body, content_type=CONTENT_TYPES[JSON])
 
 
 def init_app(app):
-    app.extensions["openapi"] = orjson.dumps(build())
     app.register_blueprint(bp)
