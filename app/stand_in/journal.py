@@ -108,7 +108,7 @@ def _request_body(req, limit):
     part of it."""
     data = getattr(req, "_cached_data", None)
     if data is None:
-        if (req.content_length or 0) > (req.max_content_length or 0):
+        if (req.content_length or 0) > req.max_content_length:
             return "", True
         try:
             data = negotiation.request_body(req)
@@ -169,7 +169,8 @@ def _write(response):
     if fault is not None and fault.dropped:
         status = fault.status_before_cut
     request_body, request_cut = _request_body(req, limit)
-    response_body, response_cut = _body(b"" if response.is_streamed else response.get_data(), limit)
+    # No route of the emulated APIs streams its answer: get_data() is the whole body.
+    response_body, response_cut = _body(response.get_data(), limit)
     entry = {
         "transaction_id": context.transaction_id,
         "received_at": _timestamp(time.time() - elapsed),
