@@ -207,6 +207,22 @@ def test_a_streamed_body_no_view_read_is_journaled_up_to_the_services_limit(make
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
+def test_a_body_at_the_services_limit_no_view_read_is_journaled_whole(make_app, admin_auth):
+    client = make_app(MAX_CONTENT_LENGTH=10).test_client()
+    assert client.post("/nowhere", data=b"x" * 10, headers=admin_auth).status_code == 404
+    [entry] = entries(client, admin_auth).json["result"]
+    assert (entry["request"]["body"], entry["request"]["body_truncated"]) == ("x" * 10, False)
+
+
+def test_a_request_whose_server_leaves_out_the_query_string_has_an_empty_query(client, admin_auth):
+    # PEP 3333: QUERY_STRING "may be empty or absent".
+    environ = EnvironBuilder("/nowhere", headers=admin_auth).get_environ()
+    del environ["QUERY_STRING"]
+    assert client.open(Request(environ)).status_code == 404
+    [entry] = entries(client, admin_auth).json["result"]
+    assert entry["query"] == ""
+
+
 def test_a_streamed_body_the_view_read_is_journaled_as_read(make_app, admin_auth):
     client = make_app(MAX_CONTENT_LENGTH=16).test_client()
     headers = {**admin_auth, "Content-Type": "application/json"}
@@ -233,6 +249,12 @@ def test_received_at_and_duration_ms_are_the_requests_own(client, admin_auth):
     [entry] = entries(client, admin_auth).json["result"]
     assert before <= entry["received_at"] <= after
     assert 50 <= entry["duration_ms"] < 10_000 and entry["duration_ms"] == round(entry["duration_ms"], 1)
+
+
+def test_received_at_is_the_moment_in_utc_to_the_millisecond():
+    # A second other than the current one, and a fraction at the top of its range.
+    assert journal._timestamp(86400.9995) == "1970-01-02 00:00:00.999"
+    assert journal._timestamp(86400.5) == "1970-01-02 00:00:00.500"
 
 
 def test_bodies_are_cut_at_the_limit_and_bytes_that_are_not_utf8_kept_as_escapes(make_app, admin_auth):
