@@ -8,9 +8,9 @@ import threading
 import time
 
 import pytest
-from peewee import OperationalError
+from peewee import OperationalError, Table
 
-from app.db import QueuedWritersSqliteDatabase, WalCheckpointer, open_database
+from app.db import Compiled, QueuedWritersSqliteDatabase, WalCheckpointer, open_database, param
 
 
 @pytest.fixture
@@ -128,6 +128,18 @@ def test_single_statements_in_the_queue_count_towards_checkpoints_too(db, tmp_pa
         time.sleep(0.002)
     assert wal_restarts(path) > first
     assert written > db.CHECKPOINT_EVERY
+
+
+def test_compiled_writes_are_single_statements_in_the_queue(db, monkeypatch):
+    """As the journal writes: they count towards checkpoints like transactions."""
+    woken = []
+    monkeypatch.setattr(db._checkpointer, "wake", lambda: woken.append(True))
+    statement = Compiled(Table("t", ("n",)).bind(db).insert(n=param("n")), db)
+    with db.connection_context():
+        for n in range(db.CHECKPOINT_EVERY):
+            statement.write(n=n)
+    assert woken == [True]
+    assert count(db) == db.CHECKPOINT_EVERY
 
 
 def test_the_checkpointer_syncs_as_its_database_is_set_to(tmp_path, monkeypatch):
