@@ -445,3 +445,97 @@ def test_every_name_and_text_of_the_document_is_the_reviewed_one(client):
     """The checks above hold for a summary, a description or an enum value
     written wrong: this one does not."""
     assert sorted(strings_of(orjson.loads(client.get(PATH).data))) == DOCUMENT_STRINGS
+
+
+def query_parameter(name, description, schema=None):
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema or {"type": "string"}}
+
+
+FLAG = {"type": "string", "enum": ["true", "false", "True", "False"]}
+TABLE_PARAMETER = {
+    "name": "table_name",
+    "in": "path",
+    "required": True,
+    "description": "The table",
+    "schema": {"type": "string", "enum": ["interaction", "interaction_json_blob", "live_group_profile", "sys_user"]},
+}
+SYS_ID_PARAMETER = {"name": "sys_id", "in": "path", "required": True, "description": "The record's sys_id", "schema": {"type": "string"}}
+VIEW_PARAMETERS = [
+    query_parameter("sysparm_fields", "Comma-separated fields to return; one level of dot-walking (opened_by.user_name)"),
+    query_parameter("sysparm_display_value", "Values, display values, or both", {"type": "string", "enum": ["false", "true", "all"]}),
+    query_parameter("sysparm_exclude_reference_link", "References as plain sys_ids", FLAG),
+]
+LIST_PARAMETERS = [
+    query_parameter("sysparm_query", "An encoded query: conditions joined by ^, ^OR, ^NQ; ORDERBY, ORDERBYDESC"),
+    query_parameter("sysparm_limit", "Records per page, at most 10000", {"type": "integer", "minimum": 0}),
+    query_parameter("sysparm_offset", "The first record, from 0", {"type": "integer", "minimum": 0}),
+    query_parameter("sysparm_suppress_pagination_header", "No Link header", FLAG),
+    query_parameter("sysparm_no_count", "No X-Total-Count header, and no count", FLAG),
+    *VIEW_PARAMETERS,
+]
+TABLE_WRITE_BODY = {
+    "required": True,
+    "description": "One record's fields; those the service sets, and unknown ones, are ignored",
+    "content": content({"$ref": "#/components/schemas/TableWrite"}),
+}
+RECORD_CONTENT = content({"$ref": "#/components/schemas/TableRecordEnvelope"})
+
+
+def success(operation):
+    """An operation without its error answers, checked by the tests above."""
+    return {
+        **{key: value for key, value in operation.items() if key not in ("summary", "security")},
+        "responses": {status: answer for status, answer in operation["responses"].items() if status < "400"},
+    }
+
+
+def test_the_table_routes_document_their_parameters_bodies_and_answers(client):
+    document = orjson.loads(client.get(PATH).data)
+    assert document["components"]["schemas"]["TableRecordEnvelope"] == {
+        "type": "object",
+        "required": ["result"],
+        "properties": {"result": {"$ref": "#/components/schemas/TableRecord"}},
+    }
+    record = [TABLE_PARAMETER, SYS_ID_PARAMETER, *VIEW_PARAMETERS]
+    for prefix in ("/api/now/table", "/api/now/v1/table", "/api/now/v2/table"):
+        table = document["paths"][f"{prefix}/{{table_name}}"]
+        assert {method: success(operation) for method, operation in table.items()} == {
+            "get": {
+                "parameters": [TABLE_PARAMETER, *LIST_PARAMETERS],
+                "responses": {
+                    "200": {
+                        "description": "A page of records",
+                        "headers": {
+                            **TRANSACTION_HEADER,
+                            "X-Total-Count": {"description": "Records matching over all pages", "schema": {"type": "integer"}},
+                            "Link": {"description": "first, prev, next and last pages", "schema": {"type": "string"}},
+                        },
+                        "content": content({"$ref": "#/components/schemas/TableListEnvelope"}),
+                    }
+                },
+            },
+            "post": {
+                "parameters": [TABLE_PARAMETER, *VIEW_PARAMETERS],
+                "requestBody": TABLE_WRITE_BODY,
+                "responses": {
+                    "201": {
+                        "description": "Inserted",
+                        "headers": {**TRANSACTION_HEADER, "Location": {"description": "The record's URL", "schema": {"type": "string"}}},
+                        "content": RECORD_CONTENT,
+                    }
+                },
+            },
+        }
+        updated = {"200": {"description": "Updated", "headers": TRANSACTION_HEADER, "content": RECORD_CONTENT}}
+        assert {method: success(operation) for method, operation in document["paths"][f"{prefix}/{{table_name}}/{{sys_id}}"].items()} == {
+            "get": {
+                "parameters": record,
+                "responses": {"200": {"description": "The record", "headers": TRANSACTION_HEADER, "content": RECORD_CONTENT}},
+            },
+            "put": {"parameters": record, "requestBody": TABLE_WRITE_BODY, "responses": updated},
+            "patch": {"parameters": record, "requestBody": TABLE_WRITE_BODY, "responses": updated},
+            "delete": {
+                "parameters": [TABLE_PARAMETER, SYS_ID_PARAMETER],
+                "responses": {"204": {"description": "Deleted", "headers": TRANSACTION_HEADER}},
+            },
+        }
