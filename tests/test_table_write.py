@@ -59,6 +59,11 @@ def test_insert_numbers_the_interaction_and_answers_every_field(app, writer):
         "state": "new",
         "channel": CHANNEL,
         "short_description": "Printer on fire",
+        # No documents: the slots for them stay empty.
+        "context_table": "",
+        "context_document": "",
+        "channel_metadata_table": "",
+        "channel_metadata_document": "",
         "opened_by": ADMIN_REF,
         "sys_created_by": "admin",
         "sys_mod_count": "0",
@@ -360,6 +365,9 @@ def test_documents_are_written_through_their_tables(app, writer):
     assert stored.sys_created_on == stored.sys_updated_on and stored.sys_created_on.microsecond == 0
     changed = writer.send("PATCH", f"{path}/{document['sys_id']}", json={"value": {"b": 2}}).json["result"]
     assert (changed["value"], changed["sys_mod_count"]) == ('{"b":2}', "1")
+    # null clears a document's value as it clears any field.
+    cleared = writer.send("PATCH", f"{path}/{document['sys_id']}", json={"value": None})
+    assert (cleared.status_code, cleared.json["result"]["value"]) == (200, "")
     assert writer.send("DELETE", f"{path}/{document['sys_id']}").status_code == 204
     assert row(app, document["sys_id"], InteractionJsonBlob) is None
     response = writer.send("POST", path, json={"value": 5})
