@@ -69,8 +69,9 @@ def test_test_support_off_makes_the_prefix_a_plain_404_and_keeps_no_journal(make
     assert client.get("/__stand_in/requests", headers=admin_auth).json == {"result": []}
 
 
-def test_test_support_off_from_the_environment(make_app, monkeypatch, admin_auth):
-    monkeypatch.setenv("TEST_SUPPORT", "off")
+@pytest.mark.parametrize("value", ["off", "0", "false", "no"])
+def test_test_support_off_from_the_environment(make_app, monkeypatch, admin_auth, value):
+    monkeypatch.setenv("TEST_SUPPORT", value)
     app = make_app()
     assert app.config["TEST_SUPPORT"] is False
     assert app.test_client().get("/__stand_in/faults", headers=admin_auth).status_code == 404

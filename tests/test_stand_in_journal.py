@@ -453,3 +453,10 @@ def test_a_body_cut_short_by_its_client_is_journaled_empty_and_truncated(client,
     [entry] = entries(client, admin_auth).json["result"]
     assert (entry["status"], entry["request"]["body"], entry["request"]["body_truncated"]) == (status, "", True)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_journal_of_size_one_keeps_the_newest_request(make_app, admin_auth):
+    client = make_app(JOURNAL_SIZE=1).test_client()
+    for n in range(2):
+        client.get(f"/nowhere/{n}", headers=admin_auth)
+    assert [e["path"] for e in entries(client, admin_auth).json["result"]] == ["/nowhere/1"]
