@@ -189,18 +189,23 @@ def test_a_body_over_the_services_limit_is_journaled_empty_with_its_413(make_app
     assert (at["status"], at["request"]["body"]) == (400, "x" * 10)
 
 
-def streamed(client, path, body, headers):
-    """As gunicorn hands a chunked body on: no length, a stream that ends."""
+def raw_post(client, path, body, headers, promised=None):
+    """A POST as a server hands it on. Without `promised`, a chunked body as
+    gunicorn passes it: no length, a stream that ends. With it, a client gone
+    mid-body: its Content-Length promises `promised` more bytes than come."""
     environ = EnvironBuilder(path, method="POST", input_stream=io.BytesIO(body), headers=headers).get_environ()
-    del environ["CONTENT_LENGTH"]
-    environ["wsgi.input_terminated"] = True
+    if promised is None:
+        del environ["CONTENT_LENGTH"]
+        environ["wsgi.input_terminated"] = True
+    else:
+        environ["CONTENT_LENGTH"] = str(len(body) + promised)
     return client.open(Request(environ))
 
 
 def test_a_streamed_body_no_view_read_is_journaled_up_to_the_services_limit(make_app, admin_auth, caplog):
     client = make_app(MAX_CONTENT_LENGTH=10).test_client()
     for body in (b"x" * 10, b"y" * 11):
-        assert streamed(client, "/nowhere", body, admin_auth).status_code == 404
+        assert raw_post(client, "/nowhere", body, admin_auth).status_code == 404
     over, at = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
     assert (at["status"], at["request"]["body"], at["request"]["body_truncated"]) == (404, "x" * 10, False)
     assert (over["status"], over["request"]["body"], over["request"]["body_truncated"]) == (404, "y" * 10, True)
@@ -226,8 +231,8 @@ def test_a_request_whose_server_leaves_out_the_query_string_has_an_empty_query(c
 def test_a_streamed_body_the_view_read_is_journaled_as_read(make_app, admin_auth):
     client = make_app(MAX_CONTENT_LENGTH=16).test_client()
     headers = {**admin_auth, "Content-Type": "application/json"}
-    assert streamed(client, "/api/now/interaction", b'{"channel": "c"}', headers).status_code == 201
-    assert streamed(client, "/api/now/interaction", b'{"channel": "c"} ', headers).status_code == 413
+    assert raw_post(client, "/api/now/interaction", b'{"channel": "c"}', headers).status_code == 201
+    assert raw_post(client, "/api/now/interaction", b'{"channel": "c"} ', headers).status_code == 413
     over, at = entries(client, admin_auth).json["result"]
     assert (at["request"]["body"], at["request"]["body_truncated"]) == ('{"channel": "c"}', False)
     assert (over["request"]["body"], over["request"]["body_truncated"]) == ('{"channel": "c"}', True)
@@ -439,17 +444,10 @@ def test_the_entries_that_mention_an_interaction_by_sys_id_or_number(app, client
     assert [entry["path"] for entry in by_number] == ["/api/now/table/interaction", "/api/now/interaction"]
 
 
-def cut_short(client, path, body, headers):
-    """A client gone mid-body: its Content-Length promises more than comes."""
-    environ = EnvironBuilder(path, method="POST", input_stream=io.BytesIO(body), headers=headers).get_environ()
-    environ["CONTENT_LENGTH"] = str(len(body) + 10)
-    return client.open(Request(environ))
-
-
 @pytest.mark.parametrize("path, status", [("/nowhere", 404), ("/api/now/interaction", 400)])
 def test_a_body_cut_short_by_its_client_is_journaled_empty_and_truncated(client, admin_auth, path, status, caplog):
     headers = {**admin_auth, "Content-Type": "application/json"}
-    assert cut_short(client, path, b'{"channel": "c"}', headers).status_code == status
+    assert raw_post(client, path, b'{"channel": "c"}', headers, promised=10).status_code == status
     [entry] = entries(client, admin_auth).json["result"]
     assert (entry["status"], entry["request"]["body"], entry["request"]["body_truncated"]) == (status, "", True)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -136,9 +136,8 @@ def _insert():
 
 @compiled_for_journal
 def _prune():
-    # Run after a write: the journal is never empty, its MAX never NULL.
-    bound = StandInRequest.select(fn.MAX(StandInRequest.id) - param("size"))
-    return StandInRequest.delete().where(StandInRequest.id <= bound)
+    # Run after a write: the journal is never empty, its bound never NULL.
+    return StandInRequest.delete().where(StandInRequest.id <= _bound(param("size")))
 
 
 def record(response):
@@ -204,14 +203,18 @@ def _write(response):
         _prune().write(size=config["JOURNAL_SIZE"])
 
 
+def _bound(size):
+    """The id at and below which entries fall outside the newest `size`:
+    a subquery, NULL for an empty journal."""
+    return StandInRequest.select(fn.MAX(StandInRequest.id) - size)
+
+
 def _newest():
     """The entries within the bound, newest first."""
-    size = current_app.config["JOURNAL_SIZE"]
-    # An empty journal has no MAX: NULL, which selects nothing, as it should.
-    bound = StandInRequest.select(fn.MAX(StandInRequest.id) - size)
+    # An empty journal's bound is NULL, which selects nothing, as it should.
     return (
         StandInRequest.select()
-        .where(StandInRequest.id > bound)
+        .where(StandInRequest.id > _bound(current_app.config["JOURNAL_SIZE"]))
         .order_by(StandInRequest.id.desc())
     )
 
