@@ -7,7 +7,8 @@ from conftest import ADMIN_PASSWORD, CHANNEL, QUEUE, basic, failure
 from lxml import etree
 
 from app.db import database
-from app.models import ADMIN_SYS_ID, Interaction, SysUser
+from app.models import ADMIN_SYS_ID, Interaction, SysTableCount, SysUser
+from app.records.counts import COUNTED
 
 BASE = "http://localhost"
 ADMIN_LINK = f"{BASE}/api/now/table/sys_user/{ADMIN_SYS_ID}"
@@ -546,25 +547,42 @@ def test_the_total_of_a_whole_table_is_kept_by_the_database(app, api, table):
     assert total(table, sysparm_query="numberSTARTSWITHX") == 4
     assert total(table, "/api/now/table/interaction_json_blob") == 3
     assert total(table, "/api/now/table/sys_user") == 1
+    with app.app_context():
+        assert kept_counts() == stored_counts()
 
 
-def test_an_existing_database_is_counted_on_start(make_app, admin_auth):
+def kept_counts():
+    return dict(SysTableCount.select(SysTableCount.name, SysTableCount.count).tuples())
+
+
+def stored_counts():
+    return {model._meta.table_name: model.select().count() for model in COUNTED}
+
+
+COUNTED_TABLES = [model._meta.table_name for model in COUNTED]
+
+
+# The second case is a database made when only interactions were counted.
+@pytest.mark.parametrize("uncounted", [COUNTED_TABLES, COUNTED_TABLES[1:]], ids=["none", "all-but-interactions"])
+def test_an_existing_database_is_counted_on_start(make_app, admin_auth, uncounted):
     app = make_app()
     client = app.test_client()
     for _ in range(3):
         client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
     with app.app_context():
-        # As a database made before the counts were kept.
-        for name in ("interaction", "interaction_json_blob", "live_group_profile"):
+        for name in uncounted:
             for event in ("insert", "delete", "truncate"):
                 database.execute_sql(f'DROP TRIGGER IF EXISTS "{name}_count_{event}"' + (f' ON "{name}"' if database.for_update else ""))
-        database.execute_sql("DELETE FROM sys_table_count")
+            SysTableCount.delete().where(SysTableCount.name == name).execute()
         Interaction.delete().where(Interaction.number == "IMS0000002").execute()
     database.close_all()
-    restarted = Table(make_app().test_client(), admin_auth)
+    restarted_app = make_app()
+    restarted = Table(restarted_app.test_client(), admin_auth)
     assert total(restarted) == 2
     restarted.client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
     assert total(restarted) == 3
+    with restarted_app.app_context():
+        assert kept_counts() == stored_counts()
 
 
 @pytest.mark.parametrize(
