@@ -47,8 +47,11 @@ bench: install
 # MUTATION_CHILDREN mutants run at once. mutmut keeps its results in
 # mutants/, which `make clean` removes for a run from scratch.
 MUTATION_CHILDREN ?= 2
+# The tests' scratch databases go on a RAM disk where the machine has one:
+# the run spends a third less time writing files no one reads again.
+MUTATION_TMPDIR ?= $(firstword $(wildcard /dev/shm) /tmp)
 mutation: $(VENV)/.installed-mutation
-	TEST_POSTGRES=0 $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN)
+	TEST_POSTGRES=0 TMPDIR=$(MUTATION_TMPDIR) $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN)
 	$(BIN)/python tools/mutation_report.py
 
 clean:
