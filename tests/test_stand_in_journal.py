@@ -126,6 +126,13 @@ def test_every_request_is_journaled_whatever_its_status_but_health_openapi_and_s
     assert response.json["result"][2]["request"]["body"] == '{"channel": "28a59893873103002ae97e2526cb0b5d"}'
 
 
+def test_a_method_longer_than_its_column_is_journaled_whole(client, admin_auth):
+    method = "PROPPATCHEXTENDEDX"
+    assert client.open("/api/now/interaction", method=method, headers=admin_auth).status_code == 405
+    [entry] = entries(client, admin_auth).json["result"]
+    assert (entry["method"], entry["status"]) == (method, 405)
+
+
 def test_filters_paging_count_and_clear(client, admin_auth, runner):
     runner.invoke(args=["user", "add", "carol", "--password", "pw"])
     carol = basic("carol", "pw")
