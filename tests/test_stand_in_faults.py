@@ -160,6 +160,8 @@ def _connection():
     with socket.create_server(("127.0.0.1", 0)) as listener:
         client_end = socket.create_connection(listener.getsockname())
         server_end, _ = listener.accept()
+    # A connection left open by mistake fails the test instead of hanging it.
+    client_end.settimeout(5)
     return server_end, client_end
 
 
