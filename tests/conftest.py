@@ -25,16 +25,44 @@ POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@
 BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("TEST_POSTGRES", "1") != "0" else [])
 
 
+# Under mutmut, which names its mutant in MUTANT_UNDER_TEST (say
+# "app.stand_in.journal.x__body__mutmut_4"), the tests likeliest to fail run
+# first, since mutmut stops at the first failure: those that killed another
+# mutant of the same function (mutmut runs in mutants/, where this file is
+# kept), then the files named for the mutated module. A killed mutant then
+# costs a few tests instead of half the suite.
+MUTANT_KILLERS = "mutant-killers.txt"
+
+
+def _mutant():
+    """(the mutated function, the words of its module's name), or None."""
+    name = os.environ.get("MUTANT_UNDER_TEST", "")
+    module, is_mutant, _ = name.partition(".x")
+    return (name.rpartition("__mutmut_")[0], module.split(".")[1:]) if is_mutant else None
+
+
+def _killers(function):
+    try:
+        with open(MUTANT_KILLERS) as lines:
+            return {nodeid for killed, _, nodeid in (line.rstrip("\n").partition("\t") for line in lines) if killed == function}
+    except FileNotFoundError:
+        return set()
+
+
 def pytest_collection_modifyitems(items):
-    """Under mutmut, which names its mutant in MUTANT_UNDER_TEST (say
-    "app.stand_in.journal.x__body__mutmut_4"), the test files named for the
-    mutated module run first: mutmut stops at the first failure, and those
-    are the likeliest to fail, so a killed mutant costs a few tests instead
-    of half the suite."""
-    module, is_mutant, _ = os.environ.get("MUTANT_UNDER_TEST", "").partition(".x")
-    words = module.split(".")[1:]
-    if is_mutant and words:
-        items.sort(key=lambda item: -sum(word in item.path.stem for word in words))
+    mutant = _mutant()
+    if mutant is None:
+        return
+    function, words = mutant
+    killers = _killers(function)
+    items.sort(key=lambda item: (item.nodeid not in killers, -sum(word in item.path.stem for word in words)))
+
+
+def pytest_runtest_logreport(report):
+    mutant = _mutant()
+    if mutant is not None and report.failed:
+        with open(MUTANT_KILLERS, "a") as killers:
+            killers.write(f"{mutant[0]}\t{report.nodeid}\n")
 
 
 def basic(user_name, password):
