@@ -1,5 +1,5 @@
 """Fixtures: an app on a fresh database of each backend, its test client,
-its CLI runner, and credentials.
+its CLI runner, and credentials; and, under mutmut, the order of the tests.
 
 Every test that takes `app` runs twice: on SQLite (a file of its own) and on
 the machine's PostgreSQL (a database of this run's own, dropped at the end).
