@@ -58,6 +58,14 @@ def test_a_user_added_with_admin_may_use_them(client, runner):
     assert (response.status_code, response.json) == (200, {"result": []})
 
 
+def test_a_restart_gives_no_user_but_admin_the_admin_flag(make_app, admin_auth):
+    runner = make_app().test_cli_runner()
+    assert runner.invoke(args=["user", "add", "carol", "--password", "carol-pw"]).exit_code == 0
+    client = make_app().test_client()
+    assert client.get("/__stand_in/requests", headers=basic("carol", "carol-pw")).json == FORBIDDEN
+    assert client.get("/__stand_in/requests", headers=admin_auth).status_code == 200
+
+
 def test_test_support_off_makes_the_prefix_a_plain_404_and_keeps_no_journal(make_app, admin_auth):
     client = make_app(TEST_SUPPORT=False).test_client()
     response = client.post("/__stand_in/reset", headers=admin_auth)
