@@ -5,7 +5,7 @@ import time
 import pytest
 
 from app import create_app
-from app.db import database
+from app.db import database, journal_database
 
 from conftest import ADMIN_PASSWORD
 
@@ -17,6 +17,13 @@ INSERT_INTERACTION = """
     VALUES ('feed', now(), 'admin', now(), 'admin', 0, 'IMS9999999', 'new', 'c', '', '', '', '', '',
         '', '', '', '', now())
 """
+
+
+def test_a_start_hands_back_the_connections_it_opened(app):
+    # One left open would stay with the thread that started the worker, which
+    # serves no request: a connection held for the worker's whole life.
+    assert database.is_closed()
+    assert journal_database.is_closed()
 
 
 def test_a_worker_starting_during_a_create_on_postgresql_does_not_deadlock_it(own_postgres_url):
