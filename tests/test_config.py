@@ -110,6 +110,16 @@ def test_without_a_database_url_sqlite_lives_in_the_instance_folder(environ, tmp
         assert connection.execute("SELECT number FROM interaction").fetchall() == [("IMS0000001",)]
 
 
+def test_a_sqlite_path_may_hold_what_looks_like_a_scheme(environ, tmp_path, make_sqlite_app):
+    # Only the first "://" ends the scheme; the rest is the file's path.
+    environ.setenv("PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    (tmp_path / "a:").mkdir()
+    app = make_sqlite_app(DATABASE_URL=f"sqlite:///{tmp_path}/a://interaction.sqlite3")
+    response = app.test_client().post("/api/now/interaction", json={"channel": CHANNEL}, headers=basic("admin", ADMIN_PASSWORD))
+    assert response.status_code == 201
+    with sqlite3.connect(tmp_path / "a:" / "interaction.sqlite3") as connection:
+        assert connection.execute("SELECT number FROM interaction").fetchall() == [("IMS0000001",)]
+
 def test_passwords_are_hashed_with_scrypt_by_default(environ, tmp_path, make_sqlite_app):
     app = make_sqlite_app(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     with app.app_context():
