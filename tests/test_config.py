@@ -120,6 +120,7 @@ def test_a_sqlite_path_may_hold_what_looks_like_a_scheme(environ, tmp_path, make
     with sqlite3.connect(tmp_path / "a:" / "interaction.sqlite3") as connection:
         assert connection.execute("SELECT number FROM interaction").fetchall() == [("IMS0000001",)]
 
+
 def test_passwords_are_hashed_with_scrypt_by_default(environ, tmp_path, make_sqlite_app):
     app = make_sqlite_app(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     with app.app_context():
