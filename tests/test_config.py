@@ -97,6 +97,13 @@ def make_sqlite_app(tmp_path):
     database.close_all()
 
 
+def assert_creates_interactions_in(app, path):
+    response = app.test_client().post("/api/now/interaction", json={"channel": CHANNEL}, headers=basic("admin", ADMIN_PASSWORD))
+    assert response.status_code == 201
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT number FROM interaction").fetchall() == [("IMS0000001",)]
+
+
 def test_without_a_database_url_sqlite_lives_in_the_instance_folder(environ, tmp_path, make_sqlite_app):
     # Where Flask looks for the instance folder, so the test's is a new one.
     environ.setattr(Flask, "auto_find_instance_path", lambda self: str(tmp_path / "instance"))
@@ -104,10 +111,7 @@ def test_without_a_database_url_sqlite_lives_in_the_instance_folder(environ, tmp
     app = make_sqlite_app()
     path = tmp_path / "instance" / "interaction.sqlite3"
     assert app.config["DATABASE_URL"] == f"sqlite:///{path}"
-    response = app.test_client().post("/api/now/interaction", json={"channel": CHANNEL}, headers=basic("admin", ADMIN_PASSWORD))
-    assert response.status_code == 201
-    with sqlite3.connect(path) as connection:
-        assert connection.execute("SELECT number FROM interaction").fetchall() == [("IMS0000001",)]
+    assert_creates_interactions_in(app, path)
 
 
 def test_a_sqlite_path_may_hold_what_looks_like_a_scheme(environ, tmp_path, make_sqlite_app):
@@ -115,10 +119,7 @@ def test_a_sqlite_path_may_hold_what_looks_like_a_scheme(environ, tmp_path, make
     environ.setenv("PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
     (tmp_path / "a:").mkdir()
     app = make_sqlite_app(DATABASE_URL=f"sqlite:///{tmp_path}/a://interaction.sqlite3")
-    response = app.test_client().post("/api/now/interaction", json={"channel": CHANNEL}, headers=basic("admin", ADMIN_PASSWORD))
-    assert response.status_code == 201
-    with sqlite3.connect(tmp_path / "a:" / "interaction.sqlite3") as connection:
-        assert connection.execute("SELECT number FROM interaction").fetchall() == [("IMS0000001",)]
+    assert_creates_interactions_in(app, tmp_path / "a:" / "interaction.sqlite3")
 
 
 def test_passwords_are_hashed_with_scrypt_by_default(environ, tmp_path, make_sqlite_app):
