@@ -6,6 +6,7 @@ from flask import Flask
 
 from . import cli, db, errors, health, interactions, openapi, soap, stand_in, table, transactions, users
 from .config import from_environment
+from .oauth import views as oauth
 from .models import MODELS, SysUser, seed_counters
 from .records import counts, validation, values
 
@@ -49,6 +50,7 @@ def create_app(config=None):
     app.register_blueprint(interactions.bp)
     table.init_app(app)
     app.register_blueprint(soap.bp)
+    oauth.init_app(app)
     app.register_blueprint(health.bp)
     openapi.init_app(app)
     cli.init_app(app)
