@@ -9,6 +9,7 @@ import orjson
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
+from .. import negotiation
 from ..auth import spend_a_hash_check, verify_password
 from . import admin, cli, clients, tokens
 from .bearer import REVOKE_PATH, TOKEN_PATH
@@ -41,6 +42,8 @@ def _answer(body, status=200):
 
 
 def _form():
+    # Read whole first: kept with the request for the journal, and parsed from that copy.
+    negotiation.request_body(request)
     if request.mimetype != FORM:
         raise invalid_request(f"The body must be {FORM}")
     form = request.form
