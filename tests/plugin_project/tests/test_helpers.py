@@ -52,3 +52,12 @@ def test_seed_and_reset(stand_in):
     svc = requests.post(stand_in.base_url + "/api/now/interaction", json={"channel": CHANNEL}, auth=("svc", "pw"))
     assert svc.json()["result"]["number"] == "IMS0000002"
     assert stand_in.reset(scope="all")["sys_user"] == 1
+
+
+def test_an_oauth_client_gets_tokens(stand_in):
+    client_id, client_secret = stand_in.oauth_client(user="admin")
+    answer = requests.post(stand_in.base_url + "/oauth_token.do", auth=(client_id, client_secret),
+                           data={"grant_type": "client_credentials"}).json()  # fmt: skip
+    listed = requests.get(stand_in.base_url + "/api/now/table/interaction",
+                          headers={"Authorization": f"Bearer {answer['access_token']}"})  # fmt: skip
+    assert listed.status_code == 200
