@@ -23,7 +23,7 @@ from werkzeug.security import check_password_hash
 from .db import compiled, param
 from .errors import APIError, render_error
 from .models import StandInState, SysUser
-from .oauth import bearer
+from .oauth import bearer, protocol
 from .users import hash_password
 
 
@@ -175,7 +175,7 @@ def request_user():
     unlike current_user, also before a view's login_required has run."""
     credentials = auth.get_auth()
     # The token endpoints' Basic credentials are an OAuth client's, not a user's.
-    if credentials is None or request.path in bearer.TOKEN_PATHS:
+    if credentials is None or request.path in protocol.TOKEN_PATHS:
         return None
     if credentials.type == "bearer":
         return verify_bearer(credentials.token)

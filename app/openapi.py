@@ -11,6 +11,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, current_app
 
+from .oauth import openapi as oauth_openapi
 from .interactions.schemas import (
     CreateSchema,
     ErrorEnvelopeSchema,
@@ -29,7 +30,7 @@ _MEDIA_TYPES = ("application/json", "application/xml", "text/xml")
 
 _ERRORS = {
     "400": "A field missing or invalid, a body that is not a JSON or XML object, or an unknown path",
-    "401": "No or wrong credentials, or an inactive user (WWW-Authenticate: BASIC)",
+    "401": "No or wrong credentials, an inactive user, or a refused bearer token (WWW-Authenticate: BASIC or Bearer)",
     "404": "No interaction with this sys_id",
     "405": "Any method but POST (Allow: POST)",
     "406": "No acceptable response format (answered in JSON)",
@@ -71,7 +72,7 @@ def _operation(summary, success_status, success_description, request_body=None, 
     }
     for status, description in _ERRORS.items():
         responses[status] = {"description": description, "headers": _TRANSACTION_HEADER, "content": _content("ErrorEnvelope")}
-    operation = {"summary": summary, "security": [{"basicAuth": []}], "responses": responses}
+    operation = {"summary": summary, "security": oauth_openapi.SECURITY, "responses": responses}
     if parameters:
         operation["parameters"] = list(parameters)
     if request_body:
@@ -121,6 +122,7 @@ def build():
             operations={"post": _operation("Close an interaction", "200", "Closed", parameters=[interaction_id])},
         )
     table_openapi.add_to(spec, _TRANSACTION_HEADER, _ERRORS)
+    oauth_openapi.add_to(spec)
     spec.path(
         PATH,
         operations={

@@ -8,10 +8,6 @@ from peewee import SQL
 from ..db import compiled, param
 from ..models import OAuthCredential, StandInState, SysUser
 
-TOKEN_PATH = "/oauth_token.do"
-REVOKE_PATH = "/oauth_revoke_token.do"
-TOKEN_PATHS = frozenset((TOKEN_PATH, REVOKE_PATH))
-
 ACCESS = "access"
 REFRESH = "refresh"
 

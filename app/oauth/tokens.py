@@ -8,8 +8,7 @@ import time
 from ..db import database
 from ..models import OAuthCredential, SysUser
 from .bearer import ACCESS, REFRESH, new_token, password_stamp, token_hash
-
-SCOPE = "useraccount"
+from .protocol import SCOPE
 
 
 def _store(kind, client, user_sys_id, lifespan, now, stamp="", parent=None):

@@ -11,15 +11,10 @@ from werkzeug.exceptions import HTTPException
 
 from .. import negotiation
 from ..auth import spend_a_hash_check, verify_password
-from . import admin, cli, clients, tokens
-from .bearer import REVOKE_PATH, TOKEN_PATH
+from . import admin, cli, clients, protocol, tokens
+from .protocol import FORM, GRANTS, PARAMETERS, REVOKE_PATH, TOKEN_PATH
 
 bp = Blueprint("oauth", __name__)
-
-FORM = "application/x-www-form-urlencoded"
-# Every parameter either endpoint reads: none may come twice (RFC 6749 §3.2).
-PARAMETERS = ("grant_type", "username", "password", "refresh_token", "scope", "client_id", "client_secret", "token")
-GRANTS = ("password", "refresh_token", "client_credentials")
 
 
 class OAuthError(Exception):
@@ -33,8 +28,7 @@ def invalid_request(description):
     return OAuthError(400, {"error": "invalid_request", "error_description": description})
 
 
-# What ServiceNow answers for every wrong client, user, password or token.
-ACCESS_DENIED = OAuthError(401, {"error_description": "access_denied", "error": "server_error"})
+ACCESS_DENIED = OAuthError(401, protocol.ACCESS_DENIED)
 
 
 def _answer(body, status=200):

@@ -23,7 +23,7 @@ from ..auth import checked_user
 from ..db import close_connection, compiled_for_journal, param
 from ..models import StandInRequest
 from ..oauth import masking
-from ..oauth.bearer import TOKEN_PATHS
+from ..oauth.protocol import TOKEN_PATHS
 from . import scope
 
 log = logging.getLogger(__name__)
