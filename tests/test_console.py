@@ -151,7 +151,7 @@ def test_the_refresh_link_keeps_the_filters_but_not_the_notice(console):
         ("fault-deleted", "The fault rule is deleted."),
         ("faults-deleted", "Every fault rule is deleted."),
         ("reset-interactions", "Reset: interactions, documents, the journal and fault rules are gone."),
-        ("reset-all", "Reset: interactions, documents, the journal, fault rules and every user but admin are gone."),
+        ("reset-all", "Reset: interactions, documents, the journal, fault rules, OAuth clients and every user but admin are gone."),
     ],
 )
 def test_a_notice_is_a_fixed_text_per_key(console, done, notice):

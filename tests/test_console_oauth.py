@@ -62,3 +62,9 @@ def test_adding_or_removing_needs_the_pages_token(console, client, admin_auth):
     assert console.post(f"/oauth/{added['client_id']}/delete", token=False).status_code == 403
     assert console.post("/oauth", {"name": "x"}, token=False).status_code == 403
     assert len(client.get("/__stand_in/oauth/clients", headers=admin_auth).json["result"]) == 1
+
+
+def test_a_reset_of_everything_says_it_removes_the_clients(console, client, admin_auth):
+    add_client(client, admin_auth)
+    assert "<b>1</b> OAuth clients" in console.get("/reset?scope=all")
+    assert "OAuth clients" not in console.get("/reset?scope=interactions")

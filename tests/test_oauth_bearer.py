@@ -209,3 +209,13 @@ def test_no_token_or_secret_in_the_journal_the_log_or_a_snapshot(client, admin_a
     assert first["user"] == "admin"
     assert entries[0]["request"]["body"] == "***" and entries[0]["query"] == "password=***"
     assert client.get("/__stand_in/requests?path=^/api/now/interaction$", headers=admin_auth).json["result"][0]["request"]["headers"]["Authorization"] == "Bearer ***"
+
+
+def test_a_token_whose_client_row_is_gone_is_refused(app, client, registered, access):
+    """A token written while its client was being removed outlives the
+    removal's DELETE of tokens: the client's row is read with it."""
+    from app.models import OAuthEntity
+
+    with app.app_context():
+        OAuthEntity.delete().execute()
+    assert refused(client, access)

@@ -6,7 +6,7 @@ import secrets
 from peewee import SQL
 
 from ..db import compiled, param
-from ..models import OAuthCredential, StandInState, SysUser
+from ..models import OAuthCredential, OAuthEntity, StandInState, SysUser
 
 ACCESS = "access"
 REFRESH = "refresh"
@@ -45,6 +45,8 @@ def _find():
             _state(StandInState.generation),
         )
         .join(SysUser, on=(SysUser.sys_id == token.user))
+        # A token made while its client was being removed is refused all the same.
+        .join(OAuthEntity, on=(OAuthEntity.sys_id == token.client))
         .where((token.token_hash == param("token_hash")) & (token.kind == SQL(f"'{ACCESS}'")))
     )
 

@@ -10,6 +10,7 @@ row; nothing is remembered).
 import os
 import secrets
 
+from peewee import IntegrityError
 from werkzeug.security import check_password_hash
 
 from ..auth import spend_a_hash_check
@@ -61,18 +62,25 @@ def add(
     if OAuthEntity.get_or_none(OAuthEntity.client_id == client_id) is not None:
         raise ClientExists(f"A client with client_id {client_id!r} exists")
     now = utcnow()
-    row = OAuthEntity.create(
-        sys_id=os.urandom(16).hex(),
-        name=name,
-        client_id=client_id,
-        client_secret_hash=hash_password(client_secret),
-        user=user or "",
-        access_token_lifespan=access_token_lifespan,
-        refresh_token_lifespan=refresh_token_lifespan,
-        sys_created_on=now,
-        sys_updated_on=now,
-    )
+    try:
+        # A savepoint inside a seed's transaction: the clash is told, not the transaction lost.
+        with database.atomic():
+            row = OAuthEntity.create(
+                sys_id=os.urandom(16).hex(),
+                name=name,
+                client_id=client_id,
+                client_secret_hash=hash_password(client_secret),
+                user=user or "",
+                access_token_lifespan=access_token_lifespan,
+                refresh_token_lifespan=refresh_token_lifespan,
+                sys_created_on=now,
+                sys_updated_on=now,
+            )
+    except IntegrityError:
+        # The same client_id added at the same moment elsewhere.
+        raise ClientExists(f"A client with client_id {client_id!r} exists") from None
     return row, client_secret
+
 
 
 def describe(row, secret=None):

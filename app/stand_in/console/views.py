@@ -55,7 +55,7 @@ NOTICES = {
     "faults-deleted": "Every fault rule is deleted.",
     "oauth-client-deleted": "The OAuth client is deleted; its tokens no longer work.",
     "reset-interactions": "Reset: interactions, documents, the journal and fault rules are gone.",
-    "reset-all": "Reset: interactions, documents, the journal, fault rules and every user but admin are gone.",
+    "reset-all": "Reset: interactions, documents, the journal, fault rules, OAuth clients and every user but admin are gone.",
 }
 MAX_REFRESH_SECONDS = 3600
 
