@@ -6,8 +6,8 @@ from flask import Flask
 
 from . import cli, db, errors, health, interactions, openapi, soap, stand_in, table, transactions, users
 from .config import from_environment
-from .oauth import views as oauth
 from .models import MODELS, SysUser, seed_counters
+from .oauth import views as oauth
 from .records import counts, validation, values
 
 

@@ -1,6 +1,8 @@
 """PySNC's two OAuth flows and pysnow's OAuthClient against gunicorn over
-TLS, unchanged (OAUTH.md §5); then the journal and the server's log
-searched for every token and secret they were given."""
+TLS, unchanged (OAUTH.md §5), on SQLite and on PostgreSQL; then the journal,
+a snapshot and the server's log searched for every token and secret they
+were given."""
+import contextlib
 import json
 import ssl
 import time
@@ -8,8 +10,9 @@ import time
 import pysnow
 import pytest
 import requests
-from conftest import CHANNEL
-from gunicorn_server import make_certificate, serving
+from conftest import BACKENDS, CHANNEL
+from conftest import _new_postgres_database as new_postgres_database
+from gunicorn_server import Gunicorn, make_certificate
 from pysnc import ServiceNowClient, ServiceNowClientCredentialsFlow, ServiceNowPasswordGrantFlow
 from pysnc.exceptions import AuthenticationException
 
@@ -17,15 +20,19 @@ PASSWORD = "oauth-clients-secret"
 LIFESPAN = 5
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(request, tmp_path_factory):
     directory = tmp_path_factory.mktemp("oauth-clients")
     certificate, key = make_certificate(directory)
-    tls = {
-        "extra_args": ["--certfile", str(certificate), "--keyfile", str(key)],
-        "ssl_context": ssl.create_default_context(cafile=certificate),
-    }
-    with serving(directory, PASSWORD, **tls) as gunicorn:
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{directory / 'interaction.sqlite3'}"
+        else:
+            url = stack.enter_context(new_postgres_database())
+        gunicorn = Gunicorn(directory, url, PASSWORD, 2, ["--certfile", str(certificate), "--keyfile", str(key)],
+                            ssl.create_default_context(cafile=certificate))  # fmt: skip
+        stack.callback(gunicorn.stop)
+        gunicorn.wait_until_healthy()
         yield gunicorn, f"https://127.0.0.1:{gunicorn.port}", str(certificate)
 
 
