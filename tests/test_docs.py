@@ -1,0 +1,276 @@
+"""The docs run as printed: every ```sh, ```bash and ```python block of
+README.md and docs/*.md, in the order of its file, against a real gunicorn
+served with ADMIN_PASSWORD=s3cret.
+
+The convention (docs/development.md, "Examples that run"):
+
+- A block runs when its language is `sh`, `bash` or `python`. Output,
+  documents and commands a reader runs elsewhere (one that starts the
+  service, installs, or takes minutes) are fenced as something else:
+  `text`, `json`, `xml`, `sql`, `perl`, `php`.
+- Each file is a reader's session of its own: its shell blocks run in one
+  bash (`set -euo pipefail`), its Python blocks in one interpreter, so a
+  variable set in one block is there in the next, and one set in another
+  file is not. Each file starts from a reset service (users but admin,
+  interactions, journal and fault rules gone), in a folder of its own that
+  holds what a reader in the clone has: `.venv`, `wsgi.py`, `app`, and the
+  `cert.pem` of the TLS recipe.
+- A Python block that defines `test_` functions is a test module of the
+  reader's project: it runs under pytest, with the plugin.
+- Every request a block makes must answer below 400 (the servers' access
+  lines say), unless its fence names the statuses it shows on purpose,
+  e.g. ```python expect=500; those must then occur.
+- No fault rule may be left when a file ends.
+
+The examples say http://127.0.0.1:8080 (the service) and
+https://127.0.0.1:8443 (the same service over TLS, sharing its database).
+The suite serves both on free ports and rewrites only those host:port pairs,
+so that it never talks to a service someone else runs on 8080.
+"""
+import os
+import re
+import shutil
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from gunicorn_server import ROOT, Gunicorn, make_certificate
+
+PASSWORD = "s3cret"
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+RUN = {"sh": "sh", "bash": "sh", "python": "python"}
+PORTS = {"8080": "http", "8443": "https"}
+BLOCK_TIMEOUT = 60
+FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+ACCESS_LINE = re.compile(r"\[INFO\] (?P<method>[A-Z]+) (?P<path>.*) (?P<status>\d{3}) user=\S+ [\d.]+ms txn=")
+
+# Runs a file's Python blocks in one namespace: each line on stdin names a
+# block's file; its line numbers are the document's, so a traceback points
+# into the .md file.
+PYTHON_SESSION = """
+import sys, traceback
+namespace = {"__name__": "__main__"}
+for line in sys.stdin:
+    path, document, first = line.rstrip("\\n").split("\\t")
+    source = "\\n" * (int(first) - 1) + open(path).read()
+    try:
+        exec(compile(source, document, "exec"), namespace)
+        outcome = "ok"
+    except BaseException:
+        traceback.print_exc()
+        outcome = "failed"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    open(path + ".done", "w").write(outcome)
+"""
+
+
+class Block:
+    def __init__(self, document, line, info, body):
+        self.document = document
+        self.line = line
+        words = info.split()
+        self.language = RUN.get(words[0]) if words else None
+        self.expected = set()
+        for word in words[1:]:
+            name, _, value = word.partition("=")
+            if name == "expect":
+                self.expected.update(int(status) for status in value.split(","))
+        self.body = body
+
+    @property
+    def where(self):
+        return f"{self.document.relative_to(ROOT)}:{self.line}"
+
+    def is_test_module(self):
+        return self.language == "python" and re.search(r"^def test_\w+\(", self.body, re.MULTILINE) is not None
+
+
+def blocks(document):
+    text = document.read_text()
+    return [
+        Block(document, text.count("\n", 0, match.start()) + 2, match["info"], match["body"])
+        for match in FENCE.finditer(text)
+    ]
+
+
+def test_the_convention_finds_blocks_to_run_and_skips_output():
+    found = blocks(ROOT / "README.md")
+    assert [block.language for block in found if block.language]
+    assert {block.language for block in found} >= {"sh", "python", None}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The service on a free port, and the same over TLS on another, sharing
+    one SQLite file: {"http": port, "https": port}, and the certificate."""
+    folder = tmp_path_factory.mktemp("served")
+    certificate, key = make_certificate(folder)
+    database_url = f"sqlite:///{folder / 'interaction.sqlite3'}"
+    servers = {
+        "http": Gunicorn(folder, database_url, PASSWORD, workers=2),
+        "https": Gunicorn(
+            folder,
+            database_url,
+            PASSWORD,
+            workers=1,
+            extra_args=["--certfile", str(certificate), "--keyfile", str(key)],
+            ssl_context=ssl.create_default_context(cafile=certificate),
+        ),
+    }
+    try:
+        for server in servers.values():
+            server.wait_until_healthy()
+        yield servers, certificate, key, database_url
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+class Reader:
+    """A reader's shell and Python, in a folder like the clone's."""
+
+    def __init__(self, folder, servers, database_url):
+        self.folder = folder
+        self.servers = servers
+        self.scratch = folder / ".blocks"
+        self.scratch.mkdir()
+        self.transcript = folder / ".transcript"
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if name not in ("ADMIN_PASSWORD", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PYTEST_ADDOPTS", "HOST", "PORT")
+        }
+        env.update(
+            PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+            DATABASE_URL=database_url,
+            PYTHONDONTWRITEBYTECODE="1",
+        )
+        self.env = env
+        self.output = open(self.transcript, "ab")
+        self.shell = None
+        self.python = None
+        self.count = 0
+
+    def close(self):
+        for process in (self.shell, self.python):
+            if process is not None and process.poll() is None:
+                process.stdin.close()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        self.output.close()
+
+    def _start(self, command):
+        return subprocess.Popen(
+            command, cwd=self.folder, env=self.env, stdin=subprocess.PIPE, stdout=self.output, stderr=subprocess.STDOUT
+        )
+
+    def run(self, block):
+        """Runs one block; returns what failed, or None."""
+        self.count += 1
+        source = self.rewrite(block.body)
+        path = self.scratch / f"block-{self.count}"
+        path.write_text(source)
+        self.output.write(f"\n===== {block.where} ({block.language}) =====\n".encode())
+        self.output.flush()
+        if block.is_test_module():
+            module = self.scratch / f"test_{self.count}"
+            module.mkdir()
+            (module / "test_example.py").write_text(source)
+            outcome = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_example.py"],
+                cwd=module, env=self.env, stdout=self.output, stderr=subprocess.STDOUT, timeout=BLOCK_TIMEOUT * 2,
+            )
+            return None if outcome.returncode == 0 else f"pytest exited with {outcome.returncode}"
+        if block.language == "sh":
+            if self.shell is None:
+                self.shell = self._start(["bash", "--noprofile", "--norc"])
+                self._send(self.shell, "set -euo pipefail\n")
+            self._send(self.shell, f". {path} </dev/null; echo ok > {path}.done\n")
+            return self._wait(self.shell, path)
+        if self.python is None:
+            self.python = self._start([sys.executable, "-c", PYTHON_SESSION])
+        self._send(self.python, f"{path}\t{block.where.rpartition(':')[0]}\t{block.line}\n")
+        return self._wait(self.python, path)
+
+    def rewrite(self, text):
+        for port, scheme in PORTS.items():
+            for host in ("127.0.0.1", "localhost"):
+                text = text.replace(f"{host}:{port}", f"127.0.0.1:{self.servers[scheme].port}")
+        return text
+
+    @staticmethod
+    def _send(process, line):
+        process.stdin.write(line.encode())
+        process.stdin.flush()
+
+    @staticmethod
+    def _wait(process, path):
+        done = Path(f"{path}.done")
+        deadline = time.monotonic() + BLOCK_TIMEOUT
+        while not done.exists():
+            if process.poll() is not None:
+                return f"the session exited with {process.returncode}"
+            if time.monotonic() > deadline:
+                return f"no end within {BLOCK_TIMEOUT} s"
+            time.sleep(0.02)
+        outcome = done.read_text().strip()
+        return None if outcome == "ok" else outcome
+
+
+def access_lines(server, start):
+    """(method, path, status) of the requests the server logged after `start` bytes."""
+    with open(server.log_path, "rb") as log:
+        log.seek(start)
+        text = log.read().decode(errors="replace")
+    return [(line["method"], line["path"], int(line["status"])) for line in ACCESS_LINE.finditer(text)]
+
+
+def admin(servers):
+    session = requests.Session()
+    session.auth = ("admin", PASSWORD)
+    session.base_url = f"http://127.0.0.1:{servers['http'].port}"
+    return session
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=[str(path.relative_to(ROOT)) for path in DOCUMENTS])
+def test_every_example_runs_as_printed(served, tmp_path, document):
+    servers, certificate, key, database_url = served
+    runnable = [block for block in blocks(document) if block.language]
+    if not runnable:
+        pytest.skip(f"{document.name} has no example to run")
+    session = admin(servers)
+    session.post(session.base_url + "/__stand_in/reset", json={"scope": "all"}).raise_for_status()
+    for name, target in {".venv": Path(sys.prefix), "wsgi.py": ROOT / "wsgi.py", "app": ROOT / "app"}.items():
+        (tmp_path / name).symlink_to(target)
+    shutil.copy(certificate, tmp_path / "cert.pem")
+    shutil.copy(key, tmp_path / "key.pem")
+
+    reader = Reader(tmp_path, servers, database_url)
+    try:
+        for block in runnable:
+            starts = {scheme: server.log_path.stat().st_size for scheme, server in servers.items()}
+            failure = reader.run(block)
+            answered = [line for scheme, server in servers.items() for line in access_lines(server, starts[scheme])]
+            refused = [line for line in answered if line[2] >= 400 and line[2] not in block.expected]
+            missing = block.expected - {status for _, _, status in answered}
+            if failure or refused or missing:
+                pytest.fail(
+                    f"{block.where}: {failure or ''}"
+                    + (f"\nanswered {refused}" if refused else "")
+                    + (f"\nexpected but not answered: {sorted(missing)}" if missing else "")
+                    + f"\n--- the session so far:\n{reader.transcript.read_text(errors='replace')[-6000:]}",
+                    pytrace=False,
+                )
+    finally:
+        reader.close()
+    left = session.get(session.base_url + "/__stand_in/faults").json()["result"]
+    assert left == [], f"{document.name} leaves fault rules behind: {left}"
