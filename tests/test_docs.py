@@ -21,6 +21,8 @@ The convention (docs/development.md, "Examples that run"):
   lines say), unless its fence names the statuses it shows on purpose,
   e.g. ```python expect=500; those must then occur.
 - No fault rule may be left when a file ends.
+- An output block marked `output` (```json output) right after a block that
+  runs is what that block prints, `…` standing for any text; it is compared.
 
 The examples say http://127.0.0.1:8080 (the service) and
 https://127.0.0.1:8443 (the same service over TLS, sharing its database).
@@ -47,6 +49,14 @@ RUN = {"sh": "sh", "bash": "sh", "python": "python"}
 PORTS = {"8080": "http", "8443": "https"}
 BLOCK_TIMEOUT = 60
 FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+# What the developer's shell may hold that a reader's would not: the
+# password the examples must set themselves, a CA bundle that would replace
+# the examples' `verify`, the service's and the plugin's settings.
+FOREIGN_SETTINGS = {
+    "ADMIN_PASSWORD", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "PYTEST_ADDOPTS", "PYTHONPATH",
+    "HOST", "PORT", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "TEST_SUPPORT", "SEED_FILE", "JOURNAL_SIZE",
+    "STAND_IN_URL", "STAND_IN_USER", "STAND_IN_PASSWORD", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+}
 ACCESS_LINE = re.compile(r"\[INFO\] (?P<method>[A-Z]+) (?P<path>.*) (?P<status>\d{3}) user=\S+ [\d.]+ms txn=")
 
 # Runs a file's Python blocks in one namespace: each line on stdin names a
@@ -77,6 +87,8 @@ class Block:
         words = info.split()
         self.language = RUN.get(words[0]) if words else None
         self.expected = set()
+        self.is_output = "output" in words[1:]
+        self.shows = None
         for word in words[1:]:
             name, _, value = word.partition("=")
             if name == "expect":
@@ -93,16 +105,32 @@ class Block:
 
 def blocks(document):
     text = document.read_text()
-    return [
-        Block(document, text.count("\n", 0, match.start()) + 2, match["info"], match["body"])
-        for match in FENCE.finditer(text)
-    ]
+    found, end = [], None
+    for match in FENCE.finditer(text):
+        block = Block(document, text.count("\n", 0, match.start()) + 2, match["info"], match["body"])
+        if block.is_output and found and found[-1].language and not text[end : match.start()].strip():
+            found[-1].shows = block.body
+        found.append(block)
+        end = match.end()
+    return found
+
+
+def printed_as_shown(printed, shown):
+    """Whether a block printed what its output block shows, `…` being any text."""
+    pattern = ".*?".join(re.escape(part) for part in shown.strip().split("…"))
+    return re.fullmatch(pattern, printed.strip(), re.DOTALL) is not None
 
 
 def test_the_convention_finds_blocks_to_run_and_skips_output():
     found = blocks(ROOT / "README.md")
-    assert [block.language for block in found if block.language]
     assert {block.language for block in found} >= {"sh", "python", None}
+    assert any(block.shows for block in found)
+
+
+def test_an_output_block_is_matched_whole_with_an_ellipsis_for_any_text():
+    assert printed_as_shown('{"a": 1, "b": "x"}\n', '{"a": 1, "b": "…"}')
+    assert not printed_as_shown('{"result": []}', '{"result": [{"number": "IMS0000001"}]}')
+    assert not printed_as_shown('{"a": 1} and more', '{"a": 1}')
 
 
 @pytest.fixture(scope="module")
@@ -141,11 +169,7 @@ class Reader:
         self.scratch = folder / ".blocks"
         self.scratch.mkdir()
         self.transcript = folder / ".transcript"
-        env = {
-            name: value
-            for name, value in os.environ.items()
-            if name not in ("ADMIN_PASSWORD", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PYTEST_ADDOPTS", "HOST", "PORT")
-        }
+        env = {name: value for name, value in os.environ.items() if name not in FOREIGN_SETTINGS}
         env.update(
             PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
             DATABASE_URL=database_url,
@@ -181,6 +205,7 @@ class Reader:
         path.write_text(source)
         self.output.write(f"\n===== {block.where} ({block.language}) =====\n".encode())
         self.output.flush()
+        self.printed_from = self.transcript.stat().st_size
         if block.is_test_module():
             module = self.scratch / f"test_{self.count}"
             module.mkdir()
@@ -200,6 +225,12 @@ class Reader:
             self.python = self._start([sys.executable, "-c", PYTHON_SESSION])
         self._send(self.python, f"{path}\t{block.where.rpartition(':')[0]}\t{block.line}\n")
         return self._wait(self.python, path)
+
+    def printed(self):
+        """What the last block printed."""
+        with open(self.transcript, "rb") as transcript:
+            transcript.seek(self.printed_from)
+            return transcript.read().decode(errors="replace")
 
     def rewrite(self, text):
         for port, scheme in PORTS.items():
@@ -262,6 +293,8 @@ def test_every_example_runs_as_printed(served, tmp_path, document):
             answered = [line for scheme, server in servers.items() for line in access_lines(server, starts[scheme])]
             refused = [line for line in answered if line[2] >= 400 and line[2] not in block.expected]
             missing = block.expected - {status for _, _, status in answered}
+            if not failure and block.shows is not None and not printed_as_shown(reader.printed(), reader.rewrite(block.shows)):
+                failure = f"printed what the output block after it does not show:\n{block.shows}"
             if failure or refused or missing:
                 pytest.fail(
                     f"{block.where}: {failure or ''}"
