@@ -136,7 +136,8 @@ def test_an_output_block_is_matched_whole_with_an_ellipsis_for_any_text():
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The service on a free port, and the same over TLS on another, sharing
-    one SQLite file: {"http": port, "https": port}, and the certificate."""
+    one SQLite file: ({"http": server, "https": server}, the certificate and
+    key, the database's URL)."""
     folder = tmp_path_factory.mktemp("served")
     certificate, key = make_certificate(folder)
     database_url = f"sqlite:///{folder / 'interaction.sqlite3'}"
@@ -293,7 +294,8 @@ def test_every_example_runs_as_printed(served, tmp_path, document):
             answered = [line for scheme, server in servers.items() for line in access_lines(server, starts[scheme])]
             refused = [line for line in answered if line[2] >= 400 and line[2] not in block.expected]
             missing = block.expected - {status for _, _, status in answered}
-            if not failure and block.shows is not None and not printed_as_shown(reader.printed(), reader.rewrite(block.shows)):
+            shown = None if block.shows is None else reader.rewrite(block.shows)
+            if not failure and shown is not None and not printed_as_shown(reader.printed(), shown):
                 failure = f"printed what the output block after it does not show:\n{block.shows}"
             if failure or refused or missing:
                 pytest.fail(
