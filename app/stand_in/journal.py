@@ -35,6 +35,7 @@ SCHEMED_HEADERS = frozenset(("authorization", "proxy-authorization"))
 # As werkzeug and this module spell them.
 SECRET_NAMES = frozenset(("Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"))
 _writes = 0
+_TRANSACTION_ID = re.compile("[0-9a-f]{16}")
 
 
 def mask(name, value):
@@ -257,6 +258,10 @@ def page(match, since, offset, limit):
 
 
 def find(transaction_id):
+    # Ids are 16 hex digits (transactions.begin): anything else is in no
+    # entry, and PostgreSQL refuses a NUL in a query.
+    if not _TRANSACTION_ID.fullmatch(transaction_id):
+        return None
     row = _newest().select(StandInRequest.entry).where(StandInRequest.transaction_id == transaction_id).tuples().first()
     return orjson.loads(row[0]) if row else None
 
