@@ -172,6 +172,9 @@ def test_filters_paging_count_and_clear(client, admin_auth, runner):
         ({"status": "ok"}, "status: Not a valid integer."),
         ({"path": "("}, "path: Not a valid regular expression: missing ), unterminated subpattern at position 0."),
         ({"colour": "red"}, "colour: Unknown parameter."),
+        ({"user": "a\x00b"}, "user: Must not contain control characters."),
+        ({"method": "GE\x00T"}, "method: Must not contain control characters."),
+        ({"since": "2026-01-01\x00"}, "since: Must not contain control characters."),
     ],
 )
 def test_bad_filters_are_a_400_naming_them(client, admin_auth, query, message):
@@ -427,6 +430,7 @@ def test_wait_polls_every_50_ms_until_its_timeout(client, admin_auth, monkeypatc
         ({"count": 0}, "count: Must be greater than or equal to 1."),
         ({"match": {"colour": "red"}}, "match.colour: Unknown field."),
         ({"match": {"status": "201"}}, "match.status: Not a valid integer."),
+        ({"match": {"user": "a\x00b"}}, "match.user: Must not contain control characters."),
     ],
 )
 def test_wait_refuses_a_bad_body(client, admin_auth, body, message):
