@@ -1,6 +1,7 @@
 """The docs run as printed: every ```sh, ```bash and ```python block of
 README.md and docs/*.md, in the order of its file, against a real gunicorn
-served with ADMIN_PASSWORD=s3cret.
+served with ADMIN_PASSWORD=s3cret on SQLite (the examples are about the
+clients; the backends are the other tests' subject).
 
 The convention (docs/development.md, "Examples that run"):
 
