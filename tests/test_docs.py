@@ -98,7 +98,8 @@ class Block:
 
     @property
     def where(self):
-        return f"{self.document.relative_to(ROOT)}:{self.line}"
+        name = self.document.relative_to(ROOT) if self.document.is_relative_to(ROOT) else self.document.name
+        return f"{name}:{self.line}"
 
     def is_test_module(self):
         return self.language == "python" and re.search(r"^def test_\w+\(", self.body, re.MULTILINE) is not None
@@ -274,22 +275,21 @@ def admin(servers):
     return session
 
 
-@pytest.mark.parametrize("document", DOCUMENTS, ids=[str(path.relative_to(ROOT)) for path in DOCUMENTS])
-def test_every_example_runs_as_printed(served, tmp_path, document):
+def run_examples(served, folder, document):
+    """Runs a document's examples as a reader would; what went wrong, or None."""
     servers, certificate, key, database_url = served
-    runnable = [block for block in blocks(document) if block.language]
-    if not runnable:
-        pytest.skip(f"{document.name} has no example to run")
     session = admin(servers)
     session.post(session.base_url + "/__stand_in/reset", json={"scope": "all"}).raise_for_status()
     for name, target in {".venv": Path(sys.prefix), "wsgi.py": ROOT / "wsgi.py", "app": ROOT / "app"}.items():
-        (tmp_path / name).symlink_to(target)
-    shutil.copy(certificate, tmp_path / "cert.pem")
-    shutil.copy(key, tmp_path / "key.pem")
+        (folder / name).symlink_to(target)
+    shutil.copy(certificate, folder / "cert.pem")
+    shutil.copy(key, folder / "key.pem")
 
-    reader = Reader(tmp_path, servers, database_url)
+    reader = Reader(folder, servers, database_url)
     try:
-        for block in runnable:
+        for block in blocks(document):
+            if not block.language:
+                continue
             starts = {scheme: server.log_path.stat().st_size for scheme, server in servers.items()}
             failure = reader.run(block)
             answered = [line for scheme, server in servers.items() for line in access_lines(server, starts[scheme])]
@@ -299,15 +299,86 @@ def test_every_example_runs_as_printed(served, tmp_path, document):
             if not failure and shown is not None and not printed_as_shown(reader.printed(), shown):
                 failure = f"printed what the output block after it does not show:\n{block.shows}"
             if failure or refused or missing:
-                pytest.fail(
+                return (
                     f"{block.where}: {failure or ''}"
                     + (f"\nanswered {refused}" if refused else "")
                     + (f"\nexpected but not answered: {sorted(missing)}" if missing else "")
-                    + f"\n--- the session so far:\n{reader.transcript.read_text(errors='replace')[-6000:]}",
-                    pytrace=False,
+                    + f"\n--- the session so far:\n{reader.transcript.read_text(errors='replace')[-6000:]}"
                 )
     finally:
         reader.close()
     left = session.get(session.base_url + "/__stand_in/faults").json()["result"]
     if left:
-        pytest.fail(f"{document.relative_to(ROOT)} leaves fault rules behind: {left}", pytrace=False)
+        return f"{document.name} leaves fault rules behind: {left}"
+    return None
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=[str(path.relative_to(ROOT)) for path in DOCUMENTS])
+def test_every_example_runs_as_printed(served, tmp_path, document):
+    if not any(block.language for block in blocks(document)):
+        pytest.skip(f"{document.name} has no example to run")
+    failure = run_examples(served, tmp_path, document)
+    if failure:
+        pytest.fail(failure, pytrace=False)
+
+
+# Pages with one mistake each, as the issue found them in the docs: each
+# must fail, and the same page put right must pass.
+CURL = 'curl -s -u admin:"$ADMIN_PASSWORD" http://127.0.0.1:8080/api/now/table/interaction'
+MISTAKES = {
+    "a wrong password": ("```sh\nexport ADMIN_PASSWORD=secret\n" + CURL + "\n```\n", "answered [('GET'"),
+    "a password never set": ("```sh\n" + CURL + "\n```\n", "ADMIN_PASSWORD: unbound variable"),
+    "a missing import": (
+        '```python\nsession = requests.Session()\n```\n', "NameError: name 'requests' is not defined"
+    ),
+    "an undefined name": (
+        '```python\nimport requests\nrequests.get("http://127.0.0.1:8080/health", auth=("admin", password))\n```\n',
+        "NameError: name 'password' is not defined",
+    ),
+    "a leftover fault rule": (
+        "```sh\ncurl -s -u admin:s3cret http://127.0.0.1:8080/__stand_in/faults"
+        """ -H Content-Type:application/json -d '{"effect": {"type": "delay", "ms": 1}}'\n```\n""",
+        "leaves fault rules behind",
+    ),
+    "an error not announced": (
+        "```sh\ncurl -s -u admin:s3cret http://127.0.0.1:8080/api/now/table/nothing\n```\n",
+        "answered [('GET', '/api/now/table/nothing', 400)]",
+    ),
+    "an announced error that does not happen": (
+        "```sh expect=503\ncurl -s http://127.0.0.1:8080/health\n```\n", "expected but not answered: [503]"
+    ),
+    "output that is not printed": (
+        "```sh\n" + CURL.replace("$ADMIN_PASSWORD", "s3cret") + "\n```\n\n```json output\n"
+        '{"result":[{"number":"IMS0000001"}]}\n```\n',
+        "printed what the output block after it does not show",
+    ),
+    "a failing test module": (
+        "```python\ndef test_nothing_is_there(stand_in):\n"
+        '    assert stand_in.session.get(stand_in.base_url + "/api/now/table/interaction").json()["result"]\n```\n',
+        "pytest exited with 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("page, complaint", MISTAKES.values(), ids=MISTAKES.keys())
+def test_a_mistake_in_an_example_fails(served, tmp_path, page, complaint):
+    document = tmp_path / "page.md"
+    document.write_text("# A page\n\n" + page)
+    folder = tmp_path / "reader"
+    folder.mkdir()
+    failure = run_examples(served, folder, document)
+    assert failure is not None and complaint in failure, failure
+
+
+def test_a_page_without_mistakes_passes(served, tmp_path):
+    document = tmp_path / "page.md"
+    document.write_text(
+        "```sh\nexport ADMIN_PASSWORD=s3cret\n"
+        + CURL
+        + "\n```\n\n```json output\n"
+        + '{"result":[]}\n```\n\n'
+        + '```python\nimport requests\nrequests.get("http://127.0.0.1:8080/health").raise_for_status()\n```\n'
+    )
+    folder = tmp_path / "reader"
+    folder.mkdir()
+    assert run_examples(served, folder, document) is None
