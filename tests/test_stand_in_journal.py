@@ -182,6 +182,13 @@ def test_bad_filters_are_a_400_naming_them(client, admin_auth, query, message):
     assert (response.status_code, response.json) == (400, failure(message))
 
 
+def test_a_path_with_a_control_character_is_journaled_whole_and_found_as_the_log_writes_it(client, admin_auth, caplog):
+    assert client.get("/api/now/table/sys_user%00%01", headers=admin_auth).status_code == 400
+    assert "could not write the journal entry" not in caplog.text
+    listed = client.get("/__stand_in/requests", query_string={"path": r"sys_user\\x00\\x01$"}, headers=admin_auth)
+    assert [(entry["path"], entry["status"]) for entry in listed.json["result"]] == [("/api/now/table/sys_user\x00\x01", 400)]
+
+
 def test_an_unknown_transaction_is_a_404(client, admin_auth):
     response = client.get("/__stand_in/requests/0123456789abcdef", headers=admin_auth)
     assert (response.status_code, response.json) == (

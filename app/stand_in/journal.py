@@ -22,6 +22,7 @@ from .. import negotiation
 from ..auth import checked_user
 from ..db import close_connection, compiled_for_journal, param
 from ..models import StandInRequest
+from ..serialization import printable
 from . import scope
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,9 @@ def _write(response):
         transaction_id=entry["transaction_id"],
         received_at=entry["received_at"],
         method=entry["method"][:16],
-        path=entry["path"],
+        # The column the filters search: PostgreSQL refuses a NUL in it, so
+        # it holds the path as the log line does; the entry keeps it whole.
+        path=printable(entry["path"]),
         status=status,
         user_name=user_name,
         response_format=context.get("response_format") or negotiation.response_format(environ.get("HTTP_ACCEPT")),
