@@ -1,5 +1,6 @@
 """PySNC and pysnow against a real gunicorn over TLS: what they send to the
 Batch, Attachment and Aggregate APIs (MORE_APIS.md §4), unchanged."""
+import os
 import ssl
 
 import pysnow
@@ -101,3 +102,63 @@ def test_pysnow_legacy_count_asks_the_aggregate_api(server, http):
     client = pysnow.Client(host=base.removeprefix("https://"), session=session(certificate))
     assert client.query(table="interaction", query={"short_description": "counted"}).count == 7
     assert client.query(table="interaction", query={}).count == 9
+
+
+@pytest.fixture
+def record(server, http):
+    base, _ = server
+    response = http.post(f"{base}/api/now/table/interaction", json={"short_description": "with files"}, timeout=30)
+    return response.json()["result"]["sys_id"]
+
+
+def test_pysnc_adds_lists_reads_and_deletes_attachments(server, snc, record, tmp_path):
+    base, _ = server
+    gr = snc.GlideRecord("interaction")
+    assert gr.get(record)
+    transcript = "Hello,\nthis is the transcript.\n".encode() * 1000
+    location = gr.add_attachment("transcript.txt", transcript, "text/plain")
+    recording = os.urandom(300_000)
+    gr.add_attachment("recording.wav", recording, "audio/wav")
+    assert location.startswith(f"{base}/api/now/v1/attachment/") and location.endswith("/file")
+
+    attachments = gr.get_attachments()
+    assert len(attachments) == 2
+    seen = {}
+    for attachment in attachments:
+        seen[attachment.file_name] = attachment.sys_id
+        expected = transcript if attachment.file_name == "transcript.txt" else recording
+        assert attachment.read() == expected
+        assert attachment.as_temp_file().read() == expected
+        written = attachment.write_to(tmp_path)
+        assert written == tmp_path / attachment.file_name
+        assert written.read_bytes() == expected
+        assert attachment.get_link() == f"{base}/api/now/v1/attachment/{attachment.sys_id}/file"
+    assert location == f"{base}/api/now/v1/attachment/{seen['transcript.txt']}/file"
+
+    for attachment in gr.get_attachments():
+        attachment.delete()
+    assert len(gr.get_attachments()) == 0
+
+
+def test_pysnc_pages_through_many_attachments(server, snc, record):
+    gr = snc.GlideRecord("interaction")
+    assert gr.get(record)
+    for n in range(5):
+        gr.add_attachment(f"f{n}.txt", f"file {n}".encode(), "text/plain")
+    names = sorted(attachment.file_name for attachment in gr.get_attachments())
+    assert names == [f"f{n}.txt" for n in range(5)]
+
+
+def test_pysnow_uploads_gets_and_deletes_attachments(server, http, record, tmp_path):
+    base, certificate = server
+    client = pysnow.Client(host=base.removeprefix("https://"), session=session(certificate))
+    resource = client.resource(api_path="/table/interaction")
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"pysnow notes")
+    uploaded = resource.attachments.upload(record, str(path)).one()
+    assert (uploaded["file_name"], uploaded["content_type"], uploaded["size_bytes"]) == ("notes.txt", "text/plain", "12")
+    listed = resource.attachments.get(record)
+    assert [attachment["sys_id"] for attachment in listed] == [uploaded["sys_id"]]
+    assert http.get(f"{base}/api/now/attachment/{uploaded['sys_id']}/file", timeout=30).content == b"pysnow notes"
+    assert resource.attachments.delete(uploaded["sys_id"]) == {"status": "record deleted"}
+    assert resource.attachments.get(record) == []
