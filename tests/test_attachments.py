@@ -7,6 +7,7 @@ import json
 
 import pytest
 from conftest import failure
+from soap_envelopes import SOAP_CONTENT_TYPE, envelope, post
 from test_stand_in_journal import raw_post
 from lxml import etree
 
@@ -368,3 +369,16 @@ def test_negotiation_applies(client, admin_auth, record):
     response = upload(client, {**admin_auth, "Accept": "text/html"}, record)
     assert response.status_code == 406
     assert client.put("/api/now/attachment/file", headers=admin_auth).status_code == 405
+
+
+def test_soap_deletes_take_the_attachments_with_their_interactions(app, client, admin_auth):
+    one = client.post(TABLE, json={"channel": "soap-one"}, headers=admin_auth).json["result"]["sys_id"]
+    many = [client.post(TABLE, json={"channel": "soap-many"}, headers=admin_auth).json["result"]["sys_id"] for _ in range(2)]
+    kept = client.post(TABLE, json={"channel": "kept"}, headers=admin_auth).json["result"]["sys_id"]
+    for record in (one, *many, kept):
+        uploaded(client, admin_auth, record)
+    soap = {**admin_auth, "Content-Type": SOAP_CONTENT_TYPE}
+    assert post(client, soap, envelope("deleteRecord", [("sys_id", one)])).status_code == 200
+    assert post(client, soap, envelope("deleteMultiple", [("channel", "soap-many")])).status_code == 200
+    assert [r["table_sys_id"] for r in client.get("/api/now/attachment", headers=admin_auth).json["result"]] == [kept]
+    assert count(app, SysAttachmentDoc) == 1

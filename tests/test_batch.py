@@ -314,3 +314,24 @@ def test_only_post_and_the_unversioned_path_too(client, admin_auth):
     assert response.status_code == 405
     assert response.headers["Allow"] == "POST"
     assert client.post("/api/now/batch", json={"rest_requests": []}, headers=admin_auth).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        item("1", "GET", "/api/now/table/interaction?sysparm_query=short_description=caf\u00e9\u2603"),
+        item("1", "GET", "/api/now/table/interaction/%00"),
+        item("1", "GET", "/api/now/table/%ff%fe"),
+        item("1", "GET", TABLE, headers=[{"name": "Accept", "value": "application/\u2603"}]),
+        item("1", "GET", TABLE, headers=[{"name": "X Odd\nName", "value": "v\r\nInjected: 1"}]),
+        item("1", "GET", TABLE, headers=[{"name": "Content-Length", "value": "99999"}, {"name": "Transfer-Encoding", "value": "chunked"}]),
+        item("1", "POST", TABLE, b"\xff\xfe{", headers=[{"name": "Content-Type", "value": "application/json; charset=utf-16"}]),
+        item("1", "POST", TABLE, b"<request><channel>c</channel></request>", headers=[{"name": "Content-Type", "value": "application/xml; charset=nonsense"}]),
+        item("1", "POST", "/api/now/attachment/upload", b"--B\r\n", headers=[{"name": "Content-Type", "value": "multipart/form-data; boundary=B"}]),
+    ],
+)
+def test_hostile_inner_requests_are_4xx_in_their_item_never_a_500(client, admin_auth, request_):
+    answer = run(client, admin_auth, request_, item("2", "GET", TABLE))
+    first, second = answer["serviced_requests"]
+    assert first["status_code"] < 500, base64.b64decode(first["body"])
+    assert second["status_code"] == 200
