@@ -365,9 +365,16 @@ def test_without_credentials_nothing_is_stored_or_shown(app, client, admin_auth,
     assert count(app) == 1
 
 
-def test_negotiation_applies(client, admin_auth, record):
+def test_negotiation_applies_but_a_file_is_served_whatever_the_client_accepts(client, admin_auth, record):
     response = upload(client, {**admin_auth, "Accept": "text/html"}, record)
     assert response.status_code == 406
+    sys_id = uploaded(client, admin_auth, record, b"\x89PNG", content_type="image/png")["sys_id"]
+    response = client.get(f"/api/now/attachment/{sys_id}/file", headers={**admin_auth, "Accept": "image/png"})
+    assert (response.status_code, response.data, response.content_type) == (200, b"\x89PNG", "image/png")
+    response = client.get(f"/api/now/attachment/{'0' * 32}/file", headers={**admin_auth, "Accept": "image/png"})
+    assert (response.status_code, response.json) == (404, NO_RECORD)
+    response = client.get(f"/api/now/attachment/{'0' * 32}/file", headers={**admin_auth, "Accept": "application/xml"})
+    assert (response.status_code, etree.fromstring(response.data).findtext("error/message")) == (404, "No Record found")
     assert client.put("/api/now/attachment/file", headers=admin_auth).status_code == 405
 
 

@@ -30,7 +30,15 @@ def _file_sized_bodies():
     request.max_content_length = limit + allowance
 
 
-bp.before_request(negotiation.negotiate)
+@bp.before_request
+def _negotiate():
+    """As every REST route, but a file's download: its answer is the file,
+    whatever the client accepts (Accept: image/png); its errors in JSON
+    unless XML is asked for."""
+    if request.endpoint and request.endpoint.startswith("attachments.download"):
+        g.response_format = negotiation.response_format(request.headers.get("Accept")) or serialization.JSON
+        return None
+    return negotiation.negotiate()
 
 
 def _base_url():
