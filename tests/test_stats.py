@@ -1,5 +1,7 @@
 """The Aggregate API (MORE_APIS.md §3): counts and aggregates, grouped,
 filtered by HAVING, ordered, in JSON and XML, on both databases."""
+import logging
+
 import pytest
 from conftest import failure
 from lxml import etree
@@ -147,3 +149,13 @@ def test_any_table_served_and_no_other(client, admin_auth, made):
     assert (response.status_code, response.json) == (400, failure("Invalid table nothing"))
     assert client.get(STATS).status_code == 401
     assert client.post(STATS, headers=admin_auth).status_code == 405
+
+
+def test_it_runs_as_one_sql_statement_grouped_and_filtered_in_the_database(client, admin_auth, made, caplog):
+    with caplog.at_level(logging.DEBUG, logger="peewee"):
+        stats(client, admin_auth, sysparm_count="true", sysparm_sum_fields="sys_mod_count", sysparm_group_by="assigned_to",
+              sysparm_display_value="true", sysparm_having="count^state^>^0", sysparm_order_by="count^DESC", sysparm_query="state!=new")
+    statements = [record.msg[0] for record in caplog.records if record.name == "peewee" and "interaction" in str(record.msg[0])]
+    assert len(statements) == 1
+    [sql] = statements
+    assert all(clause in sql for clause in ("COUNT(*)", "SUM(", "LEFT OUTER JOIN", "WHERE", "GROUP BY", "HAVING", "ORDER BY"))
