@@ -68,7 +68,7 @@ def _environ(outer, item):
     for header in item["headers"]:
         name = header["name"].strip().upper().replace("-", "_")
         key = "CONTENT_TYPE" if name == "CONTENT_TYPE" else f"HTTP_{name}"
-        if key in _IGNORED or name == "CONTENT_LENGTH":
+        if key in _IGNORED:
             continue
         value = _latin1(header["value"])
         environ[key] = f"{environ[key]},{value}" if key in environ and key != "CONTENT_TYPE" else value
