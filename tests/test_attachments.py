@@ -222,7 +222,7 @@ def test_a_file_over_the_limit_is_a_413_and_nothing_is_stored(small, admin_auth)
     assert upload(client, admin_auth, record, b"x" * 1000).status_code == 201
     over = upload(client, admin_auth, record, b"x" * 1001)
     assert over.status_code == 413
-    assert over.json["error"]["message"] == "Exception while reading request"
+    assert over.json == failure("Exception while reading request", "The attachment is larger than 1000 bytes, the largest this service takes")
     path = f"{FILE}?table_name=interaction&table_sys_id={record}&file_name=f"
     chunked = raw_post(client, path, b"x" * 1001, {**admin_auth, "Content-Type": "text/plain"})
     assert chunked.status_code == 413

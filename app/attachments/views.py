@@ -28,6 +28,9 @@ def _file_sized_bodies():
     # limit, even one that would find the body ended; the spool counts.
     allowance = _FORM_ALLOWANCE if request.endpoint and "upload" in request.endpoint else 1
     request.max_content_length = limit + allowance
+    # A length that says the file is too large: refused before it is read.
+    if (request.content_length or 0) > limit + allowance - 1:
+        raise spool.too_large(limit)
 
 
 @bp.before_request
