@@ -11,7 +11,6 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, current_app
 
-from .oauth import openapi as oauth_openapi
 from .interactions.schemas import (
     CreateSchema,
     ErrorEnvelopeSchema,
@@ -20,6 +19,10 @@ from .interactions.schemas import (
     UpdateSchema,
 )
 from .serialization import CONTENT_TYPES, JSON
+from .attachments import openapi as attachments_openapi
+from .batch import openapi as batch_openapi
+from .oauth import openapi as oauth_openapi
+from .stats import openapi as stats_openapi
 from .table import openapi as table_openapi
 
 PATH = "/api/now/doc/openapi.json"
@@ -122,6 +125,8 @@ def build():
             operations={"post": _operation("Close an interaction", "200", "Closed", parameters=[interaction_id])},
         )
     table_openapi.add_to(spec, _TRANSACTION_HEADER, _ERRORS)
+    for api in (attachments_openapi, batch_openapi, stats_openapi):
+        api.add_to(spec, _TRANSACTION_HEADER, _ERRORS)
     oauth_openapi.add_to(spec)
     spec.path(
         PATH,

@@ -182,8 +182,10 @@ def _write(response):
         response_mask = masking.answer
         query = masking.form(query.encode("latin-1")).decode("latin-1")
     request_body, request_cut = _request_body(req, limit, request_mask)
-    # No route of the emulated APIs streams its answer: get_data() is the whole body.
-    response_body, response_cut = _body(response.get_data(), limit, response_mask)
+    # A streamed answer (an attachment's file) is not read here, which
+    # would hold it whole: its view keeps its beginning as journal_head.
+    answer = getattr(response, "journal_head", b"") if response.is_streamed else response.get_data()
+    response_body, response_cut = _body(answer, limit, response_mask)
     entry = {
         "transaction_id": context.transaction_id,
         "received_at": _timestamp(time.time() - elapsed),
