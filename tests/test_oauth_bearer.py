@@ -1,5 +1,5 @@
 """Bearer tokens on every API (OAUTH.md §3): the Interaction API, the Table
-API, SOAP and the admin routes, in JSON and XML; and every way a token
+API, SOAP, Attachment, Aggregate, Batch and the admin routes, in JSON and XML; and every way a token
 stops working: expiry, revocation, a deactivated user, a new password, a
 removed client. Then what must not leak, and what a bearer request costs."""
 import logging
@@ -40,6 +40,15 @@ def calls(client, headers, accept):
     yield "table read", client.get(f"/api/now/table/interaction/{sys_id}", headers={**headers, "Accept": accept}), 200
     yield "table patch", client.patch(f"/api/now/table/interaction/{sys_id}", json={"short_description": "x"}, headers={**headers, "Accept": accept}), 200
     yield "soap wsdl", client.get("/interaction.do?WSDL", headers=headers), 200
+    attachment = {"table_name": "interaction", "table_sys_id": sys_id, "file_name": "a.txt"}
+    yield "attachment upload", client.post("/api/now/attachment/file", query_string=attachment, data=b"hello",
+                                           headers={**headers, "Content-Type": "text/plain", "Accept": accept}), 201  # fmt: skip
+    yield "aggregate", client.get("/api/now/stats/interaction?sysparm_count=true", headers={**headers, "Accept": accept}), 200
+    inner = {"id": "1", "method": "GET", "url": "/api/now/table/interaction?sysparm_limit=1",
+             "headers": [{"name": "Accept", "value": "application/json"}]}  # fmt: skip
+    batch = client.post("/api/now/v1/batch", json={"batch_request_id": "b", "rest_requests": [inner]}, headers=headers)
+    # The inner request runs as the batch's caller, with the same token.
+    yield "batch", batch, 200
     soap_body = envelope("get", [("sys_id", sys_id)])
     yield "soap get", client.post("/interaction.do?SOAP", data=soap_body, headers={**headers, "Content-Type": "text/xml"}), 200
 
@@ -48,6 +57,8 @@ def calls(client, headers, accept):
 def test_a_bearer_token_serves_every_api(client, access, accept):
     for name, response, status in calls(client, bearer(access), accept):
         assert response.status_code == status, (name, response.data)
+        if name == "batch":
+            assert response.json["serviced_requests"][0]["status_code"] == 200
 
 
 def test_admin_routes_take_an_admins_token_only(client, admin_auth, registered):
