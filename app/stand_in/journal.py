@@ -108,7 +108,14 @@ def _request_body(req, limit):
     part of it."""
     data = getattr(req, "_cached_data", None)
     if data is None:
-        if (req.content_length or 0) > req.max_content_length:
+        length = req.content_length
+        # No length, and a stream the server does not end: werkzeug would
+        # read nothing (a read through werkzeug's own server or the test
+        # client), so neither does the journal.
+        if not length and "wsgi.input_terminated" not in req.environ:
+            return "", False
+        # The limit looked up only where there is a length to hold to it.
+        if length and length > req.max_content_length:
             return "", True
         try:
             data = negotiation.request_body(req)
