@@ -27,7 +27,7 @@ from peewee import SQL
 
 from .. import negotiation
 from ..auth import request_user
-from ..db import compiled, database, param
+from ..db import atomic, compiled, database, param
 from ..errors import APIError, render_error
 from ..models import StandInFaultRule, StandInState
 from ..soap import views as soap
@@ -192,7 +192,7 @@ def _rules(context):
 
 def _fires(rule, loaded):
     """Counts this match toward the rule, atomically; True when it fires."""
-    with database.atomic():
+    with atomic():
         if rule.skip == 0 and rule.probability >= 1:
             fired = _match_and_fire().execute(id=rule.id).fetchone()
             retired = fired is None
