@@ -3,15 +3,19 @@
 valgrind); `make bench` prints the same counts beside its ratios.
 
 Throughput on a shared machine moves with everything else that runs on it;
-instruction counts do not. Each path runs in one process through Flask's
-test client on a temporary SQLite file, under callgrind with
-PYTHONHASHSEED=0, once with FEW and once with MANY requests after the same
-setup and first request; per request = (count at MANY - count at FEW) /
-(MANY - FEW), so starting, the setup and the first request's password check
-drop out. The kernel's share (SQLite's writes and locks) is not counted.
+instruction counts do not. Each path runs in a process of its own through
+Flask's test client on a temporary SQLite file, under callgrind with
+PYTHONHASHSEED=0: FEW requests, then MANY - FEW more, counted apart (the
+child calls os.getppid() between them, and callgrind dumps its counts before
+each such call); per request = the count of the MANY - FEW / (MANY - FEW).
+That is bench/journal_cost.py's difference of a run of MANY and a run of FEW
+requests, taken in one process instead of two: starting, the setup, the
+first request's password check and the warm-up drop out alike. The kernel's
+share (SQLite's writes and locks) is not counted.
 """
 import argparse
 import base64
+import glob
 import os
 import re
 import shutil
@@ -72,7 +76,7 @@ PATHS = (
 )
 
 
-def child(name, count):
+def child(name, few, many):
     sys.path.insert(0, ROOT)
     from app import create_app
 
@@ -80,27 +84,39 @@ def child(name, count):
     try:
         url = os.environ["INSTRUCTIONS_DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
         client = create_app({"DATABASE_URL": url, "ADMIN_PASSWORD": "bench"}).test_client()
-        requests = _requests(name, count)
+        requests = _requests(name, many)
         # The first request checks the password; the rest find it cached.
-        for method, path, headers, body in requests:
+        for number, (method, path, headers, body) in enumerate(requests[:many]):
+            if number == few:
+                os.getppid()  # callgrind dumps what came before: the count starts here
             response = client.open(path, method=method, headers=headers, data=body)
             if response.status_code not in (200, 201):
                 raise SystemExit(f"{method} {path} answered {response.status_code}: {response.data[:300]!r}")
+        os.getppid()  # and ends here
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _collected(valgrind, name, count):
+def _collected(valgrind, name, few, many):
+    """Instructions of the MANY - FEW requests after FEW of one path."""
     with tempfile.TemporaryDirectory() as folder:
         command = [
-            valgrind, "--tool=callgrind", f"--callgrind-out-file={folder}/callgrind.out",
-            sys.executable, os.path.abspath(__file__), "--child", name, str(count),
+            valgrind, "--tool=callgrind", "--dump-before=getppid", f"--callgrind-out-file={folder}/callgrind.out",
+            sys.executable, os.path.abspath(__file__), "--child", name, str(few), str(many),
         ]  # fmt: skip
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         out = subprocess.run(command, capture_output=True, text=True, env=env)
         if out.returncode != 0:
             raise RuntimeError(f"{name}: {out.stderr.strip()[-500:]}")
-    return int(re.search(r"Collected : (\d+)", out.stderr).group(1))
+        # Parts: before the first mark, between the marks, after the second.
+        parts = {}
+        for path in glob.glob(f"{folder}/callgrind.out.*"):
+            with open(path) as f:
+                text = f.read()
+            parts[int(re.search(r"^part: (\d+)", text, re.M).group(1))] = int(re.search(r"^totals: (\d+)", text, re.M).group(1))
+    if sorted(parts) != [1, 2]:
+        raise RuntimeError(f"{name}: expected two marks, callgrind dumped parts {sorted(parts)}")
+    return parts[2]
 
 
 def count(paths=PATHS, few=50, many=250, jobs=2):
@@ -108,10 +124,9 @@ def count(paths=PATHS, few=50, many=250, jobs=2):
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         return None
-    runs = [(name, n) for name in paths for n in (few, many)]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        totals = dict(zip(runs, pool.map(lambda run: _collected(valgrind, *run), runs)))
-    return {name: (totals[name, many] - totals[name, few]) / (many - few) for name in paths}
+        totals = pool.map(lambda name: _collected(valgrind, name, few, many), paths)
+    return {name: total / (many - few) for name, total in zip(paths, totals)}
 
 
 def main():
@@ -120,15 +135,15 @@ def main():
     parser.add_argument("--many", type=int, default=250, help="requests of the longer run (250)")
     parser.add_argument("--jobs", type=int, default=2, help="callgrind runs at once (2)")
     parser.add_argument("--path", action="append", choices=PATHS, help="only this path (repeatable)")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], int(args.child[1]))
+        child(args.child[0], int(args.child[1]), int(args.child[2]))
         return
     counts = count(tuple(args.path or PATHS), args.few, args.many, args.jobs)
     if counts is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
-    print(f"Instructions per request (callgrind; runs of {args.many} and {args.few} requests, their difference):")
+    print(f"Instructions per request (callgrind; requests {args.few + 1} to {args.many} of each path):")
     for name, per_request in counts.items():
         target = TARGETS.get(name)
         bar = f"  (target ≤ {target / 1e6:g}M)" if target else ""
