@@ -657,7 +657,6 @@ class Bench:
             "- ceiling: a bare WSGI app reading the body and answering a fixed 201 (bench/ceiling.py), "
             "measured at the start of each phase (empty table, prefilled table); each ratio is to the "
             "ceiling of its phase, so that it holds while the machine's load drifts",
-            "",
             f"- {self.instructions_note}" if self.instructions_note else "- instructions per request: not counted",
             "",
             "| measurement | interactions stored | req/s | p50 ms | p99 ms | errors | × ceiling | instructions per request |",
