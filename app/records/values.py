@@ -19,11 +19,32 @@ class View(NamedTuple):
     exclude_links: bool = False
 
 
-# How a stored value of each kind is written, as an expression of the
-# variable {v}: a string, "" when unset. SQLite hands back a date-time as
-# the stored text, PostgreSQL as a datetime.
+def _string(value):
+    return "" if value is None else value
+
+
+def _datetime(value):
+    if value is None:
+        return ""
+    # SQLite hands back the stored text, PostgreSQL a datetime.
+    return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value[:19]
+
+
+def _boolean(value):
+    return "" if value is None else ("true" if value else "false")
+
+
+def _integer(value):
+    return "" if value is None else str(value)
+
+
+# How a stored value of each kind is written: a string, "" when unset.
+TEXT = {F.DATETIME: _datetime, F.BOOLEAN: _boolean, F.INTEGER: _integer}
+
+# The same, as expressions of the variable {v} that a generated render
+# function runs inline (a call per field is what it saves).
 _STRING = '"" if {v} is None else {v}'
-TEXT = {
+_TEXT_CODE = {
     F.DATETIME: '"" if {v} is None else ({v}.strftime("%Y-%m-%d %H:%M:%S") if isinstance({v}, datetime) else {v}[:19])',
     F.BOOLEAN: '"" if {v} is None else ("true" if {v} else "false")',
     F.INTEGER: '"" if {v} is None else str({v})',
@@ -82,7 +103,7 @@ class Projection:
             if target is None:
                 return None
             index = self._index(Column(field_name, through))
-            return _plain(index, TEXT.get(target.kind, _STRING), view.display == "all", v)
+            return _plain(index, _TEXT_CODE.get(target.kind, _STRING), view.display == "all", v)
         field = self.table.field(name)
         if field is None:
             return None
@@ -91,7 +112,7 @@ class Projection:
             target = F.TABLES[field.reference]
             shown = self._index(Column(target.display_field, name)) if view.display != "false" else None
             return _reference(index, shown, self._constant(f"/api/now/table/{target.name}/"), view, v)
-        convert = TEXT.get(field.kind, _STRING)
+        convert = _TEXT_CODE.get(field.kind, _STRING)
         if view.display == "false" or not field.choices:
             return _plain(index, convert, view.display == "all", v)
         return _choice(index, convert, self._constant(field.choices), view.display == "all", v)
