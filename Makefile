@@ -18,6 +18,8 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python setup.cfg setup.py
+	# Named interaction-api before: a venv of then would keep its `app` and a second plugin.
+	$(BIN)/python -m pip uninstall --quiet --yes interaction-api 2>/dev/null
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
