@@ -41,8 +41,9 @@ run: install
 test: install-test
 	$(BIN)/python -m pytest
 
-# Uses wrk when installed (apt-get install wrk), else bench/loadgen.py.
-bench: install
+# Uses wrk when installed (apt-get install wrk), else bench/loadgen.py. The
+# test extras: the pytest plugin's fixture is measured too (bench/fixture_cost.py).
+bench: install-test
 	@BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # The tests and their selection are in setup.cfg's [mutmut] section;

@@ -5,7 +5,9 @@ WSGI app answering a fixed 201) and the service's JSON create, XML create and
 close, and gives each as a share of that ceiling, so the ratios hold on a busy
 machine where the absolute figures do not. Optionally it measures json-server
 0.17.4 posting the same body, and repeats the service's measurements after
-prefilling the table. It prints a Markdown report ready to paste.
+prefilling the table. Last, once its gunicorns are stopped, it measures the
+pytest plugin's fixture per test against a JSON create through the fixture's
+session (bench/fixture_cost.py). It prints a Markdown report ready to paste.
 """
 import argparse
 import base64
@@ -341,6 +343,7 @@ class Bench:
         self.list_memory = None
         self.json_server_note = None
         self.journal = None
+        self.fixture = None
         # (target, SOAP rate ÷ REST rate) of measure_soap.
         self.soap_shares = []
 
@@ -493,7 +496,19 @@ class Bench:
             ceiling.stop()
             if not self.args.keep:
                 shutil.rmtree(self.folder, ignore_errors=True)
+        # Once the gunicorns are gone: the plugin's server is the only one.
+        if self.args.fixture:
+            self.measure_fixture()
         print(self.report(started, load_at_start))
+
+    def measure_fixture(self):
+        """The pytest plugin's fixture per test, against a JSON create
+        through its session (bench/fixture_cost.py)."""
+        import fixture_cost
+
+        rounds = self.args.fixture_rounds
+        self.fixture = (rounds, *fixture_cost.measure(rounds))
+        print(f"  fixture per test {self.fixture[1]:.2f} ms, JSON create {self.fixture[2]:.2f} ms", file=sys.stderr, flush=True)
 
     def measure_journal(self):
         """JSON create on two new services alike but for the request journal:
@@ -578,6 +593,10 @@ class Bench:
             lines += ["", f"Prefill: {args.prefill:,} interactions with their documents in {self.prefill_seconds:.0f} s."]
         lines += ["", "| target | measured | holds |", "|---|---|---|"]
         lines += [f"| {target} | {measured} | {'yes' if holds else '**no**'} |" for target, measured, holds in self.targets()]
+        if self.fixture:
+            import fixture_cost
+
+            lines += ["", *fixture_cost.report(*self.fixture)]
         return "\n".join(lines)
 
     def targets(self):
@@ -675,6 +694,9 @@ def parse_args(argv=None):
     parser.add_argument("--generator", choices=("auto", "wrk", "own"), default="auto", help="wrk if installed (auto)")
     parser.add_argument("--no-journal", dest="journal", action="store_false",
                         help="skip the journal's measurement (JSON create with and without it)")  # fmt: skip
+    parser.add_argument("--no-fixture", dest="fixture", action="store_false",
+                        help="skip the pytest fixture's cost per test (bench/fixture_cost.py)")  # fmt: skip
+    parser.add_argument("--fixture-rounds", type=int, default=500, help="tests and creates the fixture's cost is measured over (500)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, scripts)")
     return parser.parse_args(argv)
 
