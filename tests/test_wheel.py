@@ -140,6 +140,7 @@ def test_the_installed_package_serves_every_api_and_the_console(venv, tmp_path):
         console = http.get(f"{url}/__stand_in/console/")
         assert console.status_code == 200
         assert "IMS0000001" in console.text
+        assert '<span class="version">version 0.1.0</span>' in console.text
         stylesheet = http.get(f"{url}/__stand_in/console/static/console.css")
         assert stylesheet.content == (ROOT / "app/stand_in/console/static/console.css").read_bytes()
     finally:
