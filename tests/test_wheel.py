@@ -168,21 +168,26 @@ def user_project(tmp_path, generated):
     return project
 
 
-# (the command, relative to the venv's bin/, and how many generated tests):
-# 1,000 once, fewer for each xdist run, whose workers start a stand-in each.
+# (the command, relative to the venv's bin/, how many generated tests, and
+# whether REQUESTS_CA_BUNDLE is set, as on many CI machines: requests then
+# ignores a session's verify=, which the plugin must make up for): 1,000
+# once, fewer for each xdist run, whose workers start a stand-in each.
 RUNS = {
-    "pytest": (["pytest"], 1000),
-    "python -m pytest": (["python", "-m", "pytest"], 0),
-    "pytest -n 2": (["pytest", "-n", "2"], 300),
-    "pytest -n 4": (["pytest", "-n", "4"], 300),
+    "pytest": (["pytest"], 1000, True),
+    "python -m pytest": (["python", "-m", "pytest"], 0, False),
+    "pytest -n 2": (["pytest", "-n", "2"], 300, True),
+    "pytest -n 4": (["pytest", "-n", "4"], 300, False),
 }
 
 
 @pytest.mark.parametrize("run", RUNS)
 def test_a_user_project_runs_its_suite_with_the_installed_plugin(venv, tmp_path, run):
-    command, generated = RUNS[run]
+    command, generated, bundle_variable = RUNS[run]
     project = user_project(tmp_path, generated)
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("PYTHON", "STAND_IN", "VIRTUAL_ENV"))}
+    foreign = ("PYTHON", "STAND_IN", "VIRTUAL_ENV", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+    env = {name: value for name, value in os.environ.items() if not name.startswith(foreign)}
+    if bundle_variable:
+        env["REQUESTS_CA_BUNDLE"] = requests.certs.where()
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
     result = subprocess.run(
         [venv / "bin" / command[0], *command[1:], "-p", "no:cacheprovider", "-q"],
