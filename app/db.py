@@ -220,27 +220,30 @@ class ThreadHeldSqliteDatabase(QueuedWritersSqliteDatabase):
 
     def _connect(self):
         conn = super()._connect()
-        token = self._held.token = _Token()
+        token = self._held.token = _Token(conn)
         token.finalizer = weakref.finalize(token, self._thread_ended, conn)
         return conn
 
     def _close(self, conn, close_conn=False):
-        # Closed by its own thread: nothing is left for the thread's end to
-        # hand back (the pool may lend the connection to another thread).
+        # Closed by its own thread: the thread's end has nothing left to hand
+        # back (the pool may have lent the connection to another by then).
         token = getattr(self._held, "token", None)
-        if token is not None and token.finalizer.peek() and token.finalizer.peek()[2][0] is conn:
+        if token is not None and token.conn is conn:
             token.finalizer.detach()
             self._held.token = None
         super()._close(conn, close_conn)
 
     def _thread_ended(self, conn):
-        # Runs as the ended thread's storage is freed: not in the pool's
-        # lock, which _close takes.
         super()._close(conn)
 
 
 class _Token:
-    __slots__ = ("finalizer", "__weakref__")
+    """A thread's hold on its connection: freed with the thread's storage."""
+
+    __slots__ = ("conn", "finalizer", "__weakref__")
+
+    def __init__(self, conn):
+        self.conn = conn
 
 
 def open_database(url, sqlite_synchronous="NORMAL", sqlite_busy_timeout=10.0, held_by_thread=False):
