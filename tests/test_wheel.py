@@ -1,10 +1,10 @@
 """The distribution as a user gets it: built from the checkout as
 `python -m build` builds it (the sdist, then the wheel from the sdist),
 installed with its requirements into a fresh virtual environment, and used
-from a project of the user's that has its own `app` package and its tests
-in tests/ (tests/plugin_project), run with plain `pytest`, `python -m
-pytest` and pytest-xdist: the plugin over a whole suite, PySNC over its
-https_url included.
+from a project of the user's that has its own `app` package (installed
+there too, editable) and its tests in tests/ (tests/plugin_project), run
+with plain `pytest`, `python -m pytest` and pytest-xdist: the plugin over a
+whole suite, PySNC over its https_url included.
 """
 import os
 import re
@@ -73,10 +73,40 @@ def dist(tmp_path_factory):
     return sdist, wheel
 
 
+# The user's project is installed as the Flask tutorial has it installed
+# (pip install -e .): its `app` then comes after site-packages on sys.path,
+# where an `app` of ours would shadow it, whatever pytest puts first.
+USER_PYPROJECT = """
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "user-project"
+version = "1.0"
+
+[tool.setuptools]
+packages = ["app"]
+"""
+
+
 @pytest.fixture(scope="module")
-def venv(dist, tmp_path_factory):
-    """A fresh virtual environment with the wheel and its requirements, and
-    what the user's project uses: pytest, pytest-xdist, PySNC."""
+def project(tmp_path_factory):
+    """A copy of tests/plugin_project, made installable."""
+    folder = tmp_path_factory.mktemp("user") / "project"
+    shutil.copytree(PROJECT, folder)
+    (folder / "pyproject.toml").write_text(USER_PYPROJECT)
+    # One at the root would put the project first on sys.path under plain
+    # pytest, and hide an `app` of ours in site-packages. (Its fixture is
+    # for test_pytest_plugin's README example, not run here.)
+    (folder / "conftest.py").unlink(missing_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def venv(dist, project, tmp_path_factory):
+    """A fresh virtual environment with the wheel and its requirements, what
+    the user's project uses (pytest, pytest-xdist, PySNC), and the project."""
     folder = tmp_path_factory.mktemp("venv") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
     _, wheel = dist
@@ -85,6 +115,7 @@ def venv(dist, tmp_path_factory):
         check=True,
         capture_output=True,
     )
+    subprocess.run([folder / "bin" / "python", "-m", "pip", "install", "--quiet", "-e", str(project)], check=True, capture_output=True)
     return folder
 
 
@@ -160,14 +191,6 @@ def wait_until_healthy(http, url, server, log, timeout=60):
     raise AssertionError(f"no /health within {timeout} s:\n{log.read_text()}")
 
 
-def user_project(tmp_path, generated):
-    project = tmp_path / "project"
-    shutil.copytree(PROJECT, project)
-    if generated:
-        (project / "tests" / "test_generated.py").write_text(GENERATED.format(count=generated))
-    return project
-
-
 # (the command, relative to the venv's bin/, how many generated tests, and
 # whether REQUESTS_CA_BUNDLE is set, as on many CI machines: requests then
 # ignores a session's verify=, which the plugin must make up for): 1,000
@@ -181,9 +204,12 @@ RUNS = {
 
 
 @pytest.mark.parametrize("run", RUNS)
-def test_a_user_project_runs_its_suite_with_the_installed_plugin(venv, tmp_path, run):
+def test_a_user_project_runs_its_suite_with_the_installed_plugin(venv, project, run):
     command, generated, bundle_variable = RUNS[run]
-    project = user_project(tmp_path, generated)
+    tests = project / "tests" / "test_generated.py"
+    tests.unlink(missing_ok=True)
+    if generated:
+        tests.write_text(GENERATED.format(count=generated))
     foreign = ("PYTHON", "STAND_IN", "VIRTUAL_ENV", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
     env = {name: value for name, value in os.environ.items() if not name.startswith(foreign)}
     if bundle_variable:
