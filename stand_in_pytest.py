@@ -103,12 +103,17 @@ class Server:
             "SEED_FILE": None,
         }
         log = open(os.path.join(folder, "server.log"), "wb")
-        # The environment as the tests have it (PYTHONPATH included: the
-        # package is found where the plugin found it); settings that the
-        # service reads from it are given on the command line instead.
+        # The environment as the tests have it, PYTHONPATH included so that
+        # the package is found where the plugin found it: made absolute, as
+        # the subprocess works in another folder. Settings that the service
+        # reads from the environment are given on the command line instead.
+        env = dict(os.environ)
+        if env.get("PYTHONPATH"):
+            env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(entry) for entry in env["PYTHONPATH"].split(os.pathsep))
         process = subprocess.Popen(
             [sys.executable, "-P", "-c", _SERVE, service_origin(), json.dumps(settings), server_pem],
             cwd=folder,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=log,
         )

@@ -51,7 +51,8 @@ def run_user_tests(installed, tmp_path, *options, **environment):
     shutil.copytree(PROJECT, project)
     (project / "tests" / "test_readme.py").write_text(readme_example())
     env = {name: value for name, value in os.environ.items() if not name.startswith(("PYTHON", "STAND_IN"))}
-    env.update(PYTHONPATH=str(installed), **environment)
+    # Relative, as a user may give it: the plugin's server runs in another folder.
+    env.update(PYTHONPATH=os.path.relpath(installed, project), **environment)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", *options],
         cwd=project,
