@@ -25,6 +25,7 @@ SETTINGS = (
     "JOURNAL_SIZE",
     "JOURNAL_BODY_LIMIT",
     "SEED_FILE",
+    "ATTACHMENT_MAX_BYTES",
 )
 
 
@@ -49,6 +50,7 @@ def test_the_defaults(environ):
         "JOURNAL_SIZE": 1000,
         "JOURNAL_BODY_LIMIT": 65536,
         "SEED_FILE": None,
+        "ATTACHMENT_MAX_BYTES": 64 * 1024 * 1024,
     }
 
 
@@ -63,6 +65,7 @@ def test_every_setting_is_read(environ):
     environ.setenv("JOURNAL_SIZE", "0")
     environ.setenv("JOURNAL_BODY_LIMIT", "10")
     environ.setenv("SEED_FILE", "seed.json")
+    environ.setenv("ATTACHMENT_MAX_BYTES", "1000")
     assert from_environment() == {
         "DATABASE_URL": "postgresql://db.example/interactions",
         "ADMIN_PASSWORD": "from-env",
@@ -75,6 +78,7 @@ def test_every_setting_is_read(environ):
         "JOURNAL_SIZE": 0,
         "JOURNAL_BODY_LIMIT": 10,
         "SEED_FILE": "seed.json",
+        "ATTACHMENT_MAX_BYTES": 1000,
     }
 
 

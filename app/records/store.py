@@ -10,7 +10,7 @@ from peewee import SQL, fn
 
 from ..db import database
 from ..models import CHANNEL_METADATA_TABLE, CONTEXT_TABLE, DOCUMENT_MODELS, SysUser, utcnow
-from . import counts
+from . import attachments, counts
 from . import fields as F
 from . import interactions as rules
 from . import query as Q
@@ -143,6 +143,7 @@ def delete(table, sys_id):
     with database.atomic():
         if table is F.INTERACTION:
             return _delete_interactions([sys_id]) == 1
+        attachments.delete_of(table.name, [sys_id])
         return table.model.delete().where(table.model.sys_id == sys_id).execute() == 1
 
 
@@ -169,6 +170,7 @@ def _delete_interactions(sys_ids):
             for table, document in (row[0:2], row[2:4]):
                 if table in documents:
                     documents[table].add(document)
+        attachments.delete_of(F.INTERACTION.name, batch)
         deleted += interaction.delete().where(interaction.sys_id.in_(batch)).execute()
         for table, document_ids in documents.items():
             model = DOCUMENT_MODELS[table]

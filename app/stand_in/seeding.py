@@ -7,6 +7,7 @@ a number.
 The tables a reset empties are the models' (app.models.MODELS) but those
 in _KEPT, in MODELS' order.
 """
+import base64
 import os
 import random
 import re
@@ -28,6 +29,8 @@ from ..models import (
     MODELS,
     Interaction,
     StandInState,
+    SysAttachment,
+    SysAttachmentDoc,
     SysNumberCounter,
     SysTableCount,
     SysUser,
@@ -42,8 +45,11 @@ _NUMBER = re.compile(r"^([A-Z]+)(\d+)$")
 # triggers as rows go) and test support's one-row state.
 _KEPT = (SysUser, SysNumberCounter, SysTableCount, StandInState)
 EMPTIED = tuple(model for model in MODELS if model not in _KEPT)
-# What a snapshot holds besides the users: the records, not test support's own tables.
-RECORD_MODELS = (Interaction, *DOCUMENT_MODELS.values())
+# What a snapshot holds besides the users: the records and their
+# attachments, not test support's own tables.
+RECORD_MODELS = (Interaction, *DOCUMENT_MODELS.values(), SysAttachment, SysAttachmentDoc)
+# Tables a snapshot may leave out (those of snapshots made before attachments).
+OPTIONAL_MODELS = (SysAttachment, SysAttachmentDoc)
 
 
 def _set_counter(number):
@@ -202,6 +208,9 @@ def seed_file(path):
 
 
 def _plain(value):
+    if isinstance(value, (bytes, memoryview)):
+        # An attachment's bytes.
+        return base64.b64encode(value).decode("ascii")
     return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value
 
 
@@ -238,8 +247,10 @@ def restore(tables):
             model.delete().execute()
         for model in RECORD_MODELS:
             rows = tables[model._meta.table_name]
-            for start in range(0, len(rows), 500):
-                model.insert_many(rows[start : start + 500]).execute()
+            # An attachment's chunks one at a time: each is up to a MiB.
+            size = 1 if model is SysAttachmentDoc else 500
+            for start in range(0, len(rows), size):
+                model.insert_many(rows[start : start + size]).execute()
             restored[model._meta.table_name] = len(rows)
         return restored
 

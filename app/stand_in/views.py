@@ -156,5 +156,5 @@ def get_snapshot():
 @bp.post("/snapshot")
 def put_snapshot():
     # Made per call from the models (a restore is rare), so it follows their columns.
-    document = schemas.load(schemas.snapshot_schema(seeding.RECORD_MODELS)(), _body())
+    document = schemas.load(schemas.snapshot_schema(seeding.RECORD_MODELS, seeding.OPTIONAL_MODELS)(), _body())
     return _result({"restored": seeding.restore(document["tables"])})
