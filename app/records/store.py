@@ -8,7 +8,7 @@ import os
 
 from peewee import SQL, fn
 
-from ..db import database
+from ..db import atomic, database
 from ..models import CHANNEL_METADATA_TABLE, CONTEXT_TABLE, DOCUMENT_MODELS, SysUser, utcnow
 from . import attachments, counts
 from . import fields as F
@@ -85,7 +85,7 @@ def insert(table, values, caller):
     _writable(table)
     now = utcnow()
     sys_id = new_sys_id()
-    with database.atomic():
+    with atomic():
         if table is F.INTERACTION:
             row = rules.new_row(sys_id, caller, now)
             row.update(rules.table_changes({}, _references(table, values), caller, now))
@@ -110,7 +110,7 @@ def update(table, sys_id, values, caller):
         raise NotFound(sys_id)
     model = table.model
     now = utcnow()
-    with database.atomic():
+    with atomic():
         query = model.select().where(model.sys_id == sys_id)
         if database.for_update:
             # PostgreSQL: a write committing meanwhile must wait, not be
@@ -140,7 +140,7 @@ def delete(table, sys_id):
     _writable(table)
     if not could_be_sys_id(sys_id):
         return False
-    with database.atomic():
+    with atomic():
         if table is F.INTERACTION:
             return _delete_interactions([sys_id]) == 1
         attachments.delete_of(table.name, [sys_id])
@@ -150,7 +150,7 @@ def delete(table, sys_id):
 def delete_interactions(query, caller):
     """Delete every interaction matching `query` (SOAP's deleteMultiple);
     how many there were."""
-    with database.atomic():
+    with atomic():
         return _delete_interactions(keys(F.INTERACTION, query, caller))
 
 
