@@ -8,7 +8,6 @@ import os
 import sqlite3
 import threading
 import time
-import weakref
 
 from peewee import DatabaseProxy, InterfaceError, OperationalError, PostgresqlDatabase, Value
 from playhouse.db_url import connect as connect_url
@@ -199,54 +198,7 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
             self._leave_queue()
 
 
-class ThreadHeldSqliteDatabase(QueuedWritersSqliteDatabase):
-    """A pool whose connections a thread keeps until it ends, then hands back.
-
-    The journal writes an entry per request: a checkout and return each time
-    would cost a fifth of that write, so each thread keeps its connection.
-    A sync worker's one thread lives as long as its process, but a server
-    that starts a thread per connection (werkzeug's threaded server, which
-    the pytest plugin runs) ends threads all the time, and peewee's pool
-    only takes a connection back when it is closed: each ended thread kept
-    one for good, and the 33rd request found the pool empty. So a thread's
-    connection is tied to a token in thread-local storage, which Python
-    drops when the thread ends, and the token's finalizer closes it back
-    into the pool. Connections held are then at most the threads alive.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._held = threading.local()
-
-    def _connect(self):
-        conn = super()._connect()
-        token = self._held.token = _Token(conn)
-        token.finalizer = weakref.finalize(token, self._thread_ended, conn)
-        return conn
-
-    def _close(self, conn, close_conn=False):
-        # Closed by its own thread: the thread's end has nothing left to hand
-        # back (the pool may have lent the connection to another by then).
-        token = getattr(self._held, "token", None)
-        if token is not None and token.conn is conn:
-            token.finalizer.detach()
-            self._held.token = None
-        super()._close(conn, close_conn)
-
-    def _thread_ended(self, conn):
-        super()._close(conn)
-
-
-class _Token:
-    """A thread's hold on its connection: freed with the thread's storage."""
-
-    __slots__ = ("conn", "finalizer", "__weakref__")
-
-    def __init__(self, conn):
-        self.conn = conn
-
-
-def open_database(url, sqlite_synchronous="NORMAL", sqlite_busy_timeout=10.0, held_by_thread=False):
+def open_database(url, sqlite_synchronous="NORMAL", sqlite_busy_timeout=10.0):
     scheme, _, rest = url.partition("://")
     if scheme not in _POOLED:
         raise ValueError(f"DATABASE_URL must be sqlite:///PATH or postgresql://..., not {scheme}://")
@@ -273,7 +225,7 @@ def open_database(url, sqlite_synchronous="NORMAL", sqlite_busy_timeout=10.0, he
     # The pool hands a connection to whichever thread asks next, one thread
     # at a time, so sqlite3's same-thread check would only get in the way.
     settings["check_same_thread"] = False
-    return (ThreadHeldSqliteDatabase if held_by_thread else QueuedWritersSqliteDatabase)(**settings)
+    return QueuedWritersSqliteDatabase(**settings)
 
 
 def create_tables(models, seed):
@@ -359,9 +311,7 @@ def init_app(app, models, seed):
         # loss may cost the journal (a record of requests, not their data),
         # where the fsyncs of its checkpoints cost every request.
         journal_database.initialize(
-            open_database(
-                f"sqlite:///{database.obj.database}-stand-in", "OFF", app.config["SQLITE_BUSY_TIMEOUT"], held_by_thread=True
-            )
+            open_database(f"sqlite:///{database.obj.database}-stand-in", "OFF", app.config["SQLITE_BUSY_TIMEOUT"])
         )
     app.teardown_appcontext(close_connection)
     # Hosts and database often start together: wait for it a while rather

@@ -67,52 +67,6 @@ def test_threads_take_turns(db):
     assert count(db) == 200
 
 
-def test_a_connection_held_by_a_thread_goes_back_to_the_pool_when_the_thread_ends(tmp_path):
-    db = open_database(f"sqlite:///{tmp_path / 'held.sqlite3'}", held_by_thread=True)
-    results = []
-
-    def use():
-        results.append(db.execute_sql("SELECT 1").fetchone())
-
-    # More threads than the pool has connections, one after another, none
-    # of them closing what it took.
-    for _ in range(db._max_connections + 8):
-        thread = threading.Thread(target=use)
-        thread.start()
-        thread.join()
-    assert results == [(1,)] * (db._max_connections + 8)
-    assert db._in_use == {}
-    db.close_all()
-
-
-def test_a_connection_its_thread_closed_is_not_handed_back_again_when_the_thread_ends(tmp_path):
-    db = open_database(f"sqlite:///{tmp_path / 'held.sqlite3'}", held_by_thread=True)
-    lent = threading.Event()
-    done = threading.Event()
-
-    def first():
-        db.connect()
-        db.close()
-        lent.wait(10)
-
-    def second():
-        db.connect()
-        lent.set()
-        done.wait(10)
-
-    one, two = threading.Thread(target=first), threading.Thread(target=second)
-    one.start()
-    two.start()
-    one.join(10)
-    # The pool lent the first thread's connection to the second, which
-    # still holds it after the first ended.
-    assert len(db._in_use) == 1
-    done.set()
-    two.join(10)
-    assert db._in_use == {}
-    db.close_all()
-
-
 def insert(db, n):
     with db.connection_context(), db.atomic():
         db.execute_sql("INSERT INTO t VALUES (?)", (n,))
