@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -146,6 +147,11 @@ def _read_ports(process, folder):
     return int(words[0]), int(words[1])
 
 
+class OAuthClient(NamedTuple):
+    client_id: str
+    client_secret: str
+
+
 class StandIn:
     """The `stand_in` fixture: the server, an authenticated session, and
     the test-support routes as methods."""
@@ -202,6 +208,17 @@ class StandIn:
     def seed(self, users=(), interactions=()):
         body = {"users": list(users), "interactions": list(interactions)}
         return self._call("POST", "seed", expected=201, json=body)["result"]
+
+    def oauth_client(self, user=None, **fields):
+        """A new OAuth client for /oauth_token.do (its client_credentials
+        grant acts as `user`); fields as POST /__stand_in/oauth/clients
+        takes them (name, access_token_lifespan, ...)."""
+        body = {"name": "stand_in plugin", "user": user, **fields}
+        added = self.session.post(f"{self.base_url}/__stand_in/oauth/clients", json=body)
+        if added.status_code != 201:
+            raise AssertionError(f"POST /__stand_in/oauth/clients: {added.status_code} {added.text}")
+        result = added.json()["result"]
+        return OAuthClient(result["client_id"], result["client_secret"])
 
     def snapshot(self):
         return self._call("GET", "snapshot")

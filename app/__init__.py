@@ -7,6 +7,7 @@ from flask import Flask
 from . import attachments, batch, cli, db, errors, health, interactions, openapi, soap, stand_in, stats, table, transactions, users
 from .config import from_environment
 from .models import MODELS, SysUser, seed_counters
+from .oauth import views as oauth
 from .records import counts, validation, values
 
 
@@ -76,6 +77,7 @@ def create_app(config=None):
     app.register_blueprint(batch.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(soap.bp)
+    oauth.init_app(app)
     app.register_blueprint(health.bp)
     openapi.init_app(app)
     cli.init_app(app)

@@ -5,10 +5,14 @@ request, so a worker remembers the credentials it has verified: a keyed
 digest of the password under the stored hash it was checked against. The
 user's row is read on every request, so a new password (a new stored hash)
 or a deactivation holds at once, on every worker and host.
+
+A bearer token (app/oauth) is read with its user in one statement, as many
+as Basic costs; nothing of it is remembered between requests.
 """
 import hashlib
 import hmac
 import os
+import time
 from typing import NamedTuple
 
 from flask import current_app, g, request
@@ -19,6 +23,7 @@ from werkzeug.security import check_password_hash
 from .db import compiled, param
 from .errors import APIError, render_error
 from .models import StandInState, SysUser
+from .oauth import bearer, protocol
 from .users import hash_password
 
 
@@ -26,11 +31,23 @@ class StrictBasicAuth(HTTPBasicAuth):
     """Basic credentials as werkzeug reads them: the Basic scheme only,
     strict base64, UTF-8. flask-httpauth's own reader takes credentials
     under any scheme (`Bearer <base64 of user:password>` logged in) and
-    skips characters that are not base64."""
+    skips characters that are not base64. Beside them, an OAuth bearer
+    token, challenged as RFC 6750 says when it is refused."""
 
     def get_auth(self):
         credentials = request.authorization
-        return credentials if credentials is not None and credentials.type == "basic" else None
+        return credentials if credentials is not None and credentials.type in ("basic", "bearer") else None
+
+    def authenticate(self, credentials, stored_password):
+        if credentials is not None and credentials.type == "bearer":
+            return verify_bearer(credentials.token)
+        return super().authenticate(credentials, stored_password)
+
+    def authenticate_header(self):
+        credentials = request.authorization
+        if credentials is not None and credentials.type == "bearer":
+            return f'Bearer realm="{self.realm}", error="invalid_token"'
+        return super().authenticate_header()
 
 
 auth = StrictBasicAuth(scheme="BASIC", realm="Service-now")
@@ -69,7 +86,7 @@ def _digest(password):
     return hmac.digest(_DIGEST_KEY, password.encode(), hashlib.sha256)
 
 
-def _spend_a_hash_check(password):
+def spend_a_hash_check(password):
     """Unknown users cost as much as a wrong password, so timing tells nothing."""
     # Made with the app's own hash method: one of another cost would tell.
     decoy = current_app.extensions.get("unknown_user_hash")
@@ -83,17 +100,38 @@ def _could_be_user_name(user_name):
     return 0 < len(user_name) <= 40 and user_name.isprintable()
 
 
-@auth.verify_password
-def verify_password(user_name, password):
+def _checked(credentials, verify):
+    """The user that `credentials` prove; the fault check (app/stand_in)
+    may have verified them already in this request."""
     # The proxy resolved once: each read through it costs eight times the read.
     context = g._get_current_object()
-    # The fault check (app/stand_in) may have verified them already in this request.
     checked = context.get("_checked_credentials")
-    if checked is not None and checked[0] == user_name and checked[1] == password:
-        return checked[2]
-    user = _verify(context, user_name, password)
-    context._checked_credentials = (user_name, password, user)
+    if checked is not None and checked[0] == credentials:
+        return checked[1]
+    user = verify(context)
+    context._checked_credentials = (credentials, user)
     return user
+
+
+@auth.verify_password
+def verify_password(user_name, password):
+    return _checked(("basic", user_name, password), lambda context: _verify(context, user_name, password))
+
+
+def verify_bearer(token):
+    return _checked(("bearer", token), lambda context: _verify_bearer(context, token))
+
+
+def _verify_bearer(context, token):
+    # A header of parameters (`Bearer a=b`) has no token.
+    row = bearer.find(token) if token else None
+    if row is None:
+        return None
+    sys_id, user_name, active, admin, password_hash, expires_at, stamp, fault_rules, generation = row
+    context.fault_state = (fault_rules or 0, generation or 0)
+    if not active or expires_at <= time.time() or (stamp and stamp != bearer.password_stamp(password_hash)):
+        return None
+    return User(sys_id, user_name, bool(admin))
 
 
 def _verify(context, user_name, password):
@@ -101,7 +139,7 @@ def _verify(context, user_name, password):
         return None
     row = _find_user().execute(user_name=user_name).fetchone()
     if row is None:
-        _spend_a_hash_check(password)
+        spend_a_hash_check(password)
         return None
     sys_id, password_hash, active, admin, fault_rules, generation = row
     context.fault_state = (fault_rules or 0, generation or 0)
@@ -131,13 +169,16 @@ def checked_user():
     """The user request_user found in this request, without a second look
     at the header; None when none was checked."""
     checked = g.get("_checked_credentials")
-    return checked[2] if checked is not None else None
+    return checked[1] if checked is not None else None
 
 
 def request_user():
     """The user whose credentials this request carries and proves, or None;
     unlike current_user, also before a view's login_required has run."""
     credentials = auth.get_auth()
-    if credentials is None:
+    # The token endpoints' Basic credentials are an OAuth client's, not a user's.
+    if credentials is None or request.path in protocol.TOKEN_PATHS:
         return None
+    if credentials.type == "bearer":
+        return verify_bearer(credentials.token)
     return verify_password(credentials.username, credentials.password)

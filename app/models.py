@@ -144,6 +144,44 @@ class SysTableCount(Model):
         legacy_table_names = False
 
 
+class OAuthEntity(SysRecord):
+    """An OAuth client (app/oauth): ServiceNow's application registry entry.
+    The secret is kept as a password hash: shown once, never again."""
+
+    name = CharField(max_length=100)
+    client_id = CharField(max_length=64, unique=True)
+    client_secret_hash = CharField(max_length=255)
+    # The user the client-credentials grant acts as; empty for none.
+    user = CharField(max_length=40, default="")
+    access_token_lifespan = IntegerField(default=1800)
+    refresh_token_lifespan = IntegerField(default=8_640_000)
+
+    class Meta:
+        table_name = "oauth_entity"
+
+
+class OAuthCredential(Model):
+    """An access or refresh token, kept as the SHA-256 of the token: the
+    token has 256 bits of entropy, so a fast hash hides it as well as a
+    slow one would, and a bearer request finds its row by primary key."""
+
+    token_hash = CharField(max_length=64, primary_key=True)
+    kind = CharField(max_length=8)  # "access" or "refresh"
+    client = CharField(max_length=32, index=True)  # the OAuthEntity's sys_id
+    user = CharField(max_length=32)  # the SysUser's sys_id
+    # The refresh token an access token was made from: revoked with it.
+    parent = CharField(max_length=64, null=True, index=True)
+    # Seconds since the epoch, UTC.
+    expires_at = BigIntegerField()
+    # A digest of the user's password hash when a password was given for
+    # it: a new password ends the tokens that the old one got.
+    password_stamp = CharField(max_length=64, default="")
+
+    class Meta:
+        database = database
+        table_name = "oauth_credential"
+
+
 class StandInState(Model):
     """One row the request path reads with the user (auth.py): how many fault
     rules are stored, and a generation bumped by every change to them, so a
@@ -208,6 +246,8 @@ MODELS = (
     LiveGroupProfile,
     SysAttachment,
     SysAttachmentDoc,
+    OAuthEntity,
+    OAuthCredential,
     StandInState,
     StandInFaultRule,
     StandInRequest,

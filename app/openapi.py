@@ -21,6 +21,7 @@ from .interactions.schemas import (
 from .serialization import CONTENT_TYPES, JSON
 from .attachments import openapi as attachments_openapi
 from .batch import openapi as batch_openapi
+from .oauth import openapi as oauth_openapi
 from .stats import openapi as stats_openapi
 from .table import openapi as table_openapi
 
@@ -32,7 +33,7 @@ _MEDIA_TYPES = ("application/json", "application/xml", "text/xml")
 
 _ERRORS = {
     "400": "A field missing or invalid, a body that is not a JSON or XML object, or an unknown path",
-    "401": "No or wrong credentials, or an inactive user (WWW-Authenticate: BASIC)",
+    "401": "No or wrong credentials, an inactive user, or a refused bearer token (WWW-Authenticate: BASIC or Bearer)",
     "404": "No interaction with this sys_id",
     "405": "Any method but POST (Allow: POST)",
     "406": "No acceptable response format (answered in JSON)",
@@ -74,7 +75,7 @@ def _operation(summary, success_status, success_description, request_body=None, 
     }
     for status, description in _ERRORS.items():
         responses[status] = {"description": description, "headers": _TRANSACTION_HEADER, "content": _content("ErrorEnvelope")}
-    operation = {"summary": summary, "security": [{"basicAuth": []}], "responses": responses}
+    operation = {"summary": summary, "security": oauth_openapi.SECURITY, "responses": responses}
     if parameters:
         operation["parameters"] = list(parameters)
     if request_body:
@@ -126,6 +127,7 @@ def build():
     table_openapi.add_to(spec, _TRANSACTION_HEADER, _ERRORS)
     for api in (attachments_openapi, batch_openapi, stats_openapi):
         api.add_to(spec, _TRANSACTION_HEADER, _ERRORS)
+    oauth_openapi.add_to(spec)
     spec.path(
         PATH,
         operations={

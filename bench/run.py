@@ -63,6 +63,7 @@ TARGET_PREFILLED_OF_EMPTY = 0.90
 TARGET_GROWTH_MB = 10.0
 TARGET_JOURNAL_OF_NONE = 0.90
 TARGET_SOAP_OF_REST = 0.80
+TARGET_BEARER_OF_BASIC = 0.95
 TARGET_OVER_WIREMOCK = 1.0
 # The Table API's reads, each as a share of the ceiling.
 TARGET_READS = {"Table GET by sys_id": 0.45, "Table list number=…": 0.40, "Table list of 100 (PySNC page)": 0.12}
@@ -424,6 +425,8 @@ class Bench:
         self.fixture = None
         # (target, SOAP rate ÷ REST rate) of measure_soap.
         self.soap_shares = []
+        # JSON create with a bearer token ÷ with Basic, of measure_bearer.
+        self.bearer_share = None
         self.more_apis = more_apis.Rows()
 
     def run_load(self, name, table, port, load, count=True, connections=None):
@@ -500,6 +503,36 @@ class Bench:
             share = soap.rate / ((before.rate + after.rate) / 2)
             self.soap_shares.append((f"{soap_name} ≥ {TARGET_SOAP_OF_REST:.2f} × {rest_name}", share))
 
+    def bearer_token(self, port):
+        """An access token of the password grant, from a client registered
+        at run time (OAUTH.md)."""
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            body = json.dumps({"name": "bench", "user": "admin"})
+            connection.request("POST", "/__stand_in/oauth/clients", body, {**self.auth, "Content-Type": "application/json"})
+            client = json.loads(connection.getresponse().read())["result"]
+            form = (
+                f"grant_type=password&username=admin&password={self.password}"
+                f"&client_id={client['client_id']}&client_secret={client['client_secret']}"
+            )
+            connection.request("POST", "/oauth_token.do", form, {"Content-Type": "application/x-www-form-urlencoded"})
+            return json.loads(connection.getresponse().read())["access_token"]
+        finally:
+            connection.close()
+
+    def measure_bearer(self, service, table):
+        """JSON create with Basic and with a bearer token, in turn, twice
+        each and Basic once more at the end, so that a drift of the
+        machine's load falls on both alike; the means compared."""
+        headers = {"Authorization": f"Bearer {self.bearer_token(service.port)}",
+                   "Content-Type": "application/json", "Accept": "application/json"}  # fmt: skip
+        rates = {"Basic": [], "bearer token": []}
+        for name in ("Basic", "bearer token", "Basic", "bearer token", "Basic"):
+            load = self.json_create(headers=headers if name == "bearer token" else None)
+            rates[name].append(self.run_load(f"JSON create, {name}", table, service.port, load).rate)
+        basic, bearer = (sum(rates[name]) / len(rates[name]) for name in ("Basic", "bearer token"))
+        self.bearer_share = bearer / basic
+
     def measure_ceiling(self, ceiling, table):
         load = Load("POST", {"Content-Type": "application/json"}, JSON_BODY, ["/"], 201)
         figures = self.run_load("ceiling", table, ceiling.port, load, count=False)
@@ -556,6 +589,7 @@ class Bench:
             self.served = 0
             self.measure_service(service, "empty")
             self.measure_soap(service, "empty")
+            self.measure_bearer(service, "empty")
             if self.args.journal:
                 self.measure_journal()
             if self.args.requests:
@@ -758,6 +792,12 @@ class Bench:
         )
         for target, share in self.soap_shares:
             yield target, f"{share:.2f}", share >= TARGET_SOAP_OF_REST
+        if self.bearer_share is not None:
+            yield (
+                f"JSON create with a bearer token ≥ {TARGET_BEARER_OF_BASIC:.2f} × with Basic",
+                f"{self.bearer_share:.2f}",
+                self.bearer_share >= TARGET_BEARER_OF_BASIC,
+            )
         errors = sum(f.errors for f in service)
         yield "no errors", str(errors), errors == 0
         if self.more_apis.download:

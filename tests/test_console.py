@@ -79,8 +79,8 @@ def test_without_test_support_there_is_no_console_and_the_root_stays_a_404(make_
         assert client.get(path, headers=admin_auth).status_code == 404
 
 
-PAGES = ["/", "/interactions/0123", "/requests", "/requests/abc", "/faults", "/reset"]
-FORMS = ["/interactions/0123/close", "/faults", "/faults/1/delete", "/faults/delete", "/reset"]
+PAGES = ["/", "/interactions/0123", "/requests", "/requests/abc", "/faults", "/oauth", "/reset"]
+FORMS = ["/interactions/0123/close", "/faults", "/faults/1/delete", "/faults/delete", "/oauth", "/oauth/x/delete", "/reset"]
 
 
 @pytest.mark.parametrize("method, path", [("GET", p) for p in PAGES] + [("POST", p) for p in FORMS])
@@ -151,7 +151,7 @@ def test_the_refresh_link_keeps_the_filters_but_not_the_notice(console):
         ("fault-deleted", "The fault rule is deleted."),
         ("faults-deleted", "Every fault rule is deleted."),
         ("reset-interactions", "Reset: interactions, documents, the journal and fault rules are gone."),
-        ("reset-all", "Reset: interactions, documents, the journal, fault rules and every user but admin are gone."),
+        ("reset-all", "Reset: interactions, documents, the journal, fault rules, OAuth clients and every user but admin are gone."),
     ],
 )
 def test_a_notice_is_a_fixed_text_per_key(console, done, notice):

@@ -512,7 +512,10 @@ def check(response, case, fmt):
         detail = body["error"]["detail"]
     assert body == {"error": {"message": case.message, "detail": detail}, "status": "failure"}
     if case.status == 401:
-        assert response.headers["WWW-Authenticate"] == 'BASIC realm="Service-now"'
+        # A refused bearer token is challenged as RFC 6750 says (OAUTH.md §3).
+        bearer = case.headers.get("Authorization", "").startswith("Bearer ")
+        challenge = 'Bearer realm="Service-now", error="invalid_token"' if bearer else 'BASIC realm="Service-now"'
+        assert response.headers["WWW-Authenticate"] == challenge
     if case.status == 405:
         assert response.headers["Allow"] == case.headers["X-Expect-Allow"]
 

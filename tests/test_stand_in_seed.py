@@ -91,7 +91,7 @@ def test_a_clash_is_a_409_and_nothing_is_created(client, admin_auth, body, detai
 def test_a_seed_that_clashes_with_nothing_goes_in_beside_what_exists(client, admin_auth):
     assert seed(client, admin_auth, {"interactions": [{"channel": CHANNEL, "sys_id": SYS_ID}]}).status_code == 201
     response = seed(client, admin_auth, {"interactions": [{"channel": CHANNEL, "sys_id": OTHER, "number": "IMS0000009"}]})
-    assert (response.status_code, response.json) == (201, {"result": {"users": [], "interactions": [OTHER]}})
+    assert (response.status_code, response.json) == (201, {"result": {"users": [], "interactions": [OTHER], "oauth_clients": []}})
 
 
 def test_a_clash_the_check_missed_is_a_409_all_the_same(client, admin_auth, monkeypatch):

@@ -43,7 +43,7 @@ def add_to(spec, transaction_header, errors):
         success = {"description": description, "headers": {**transaction_header, **(headers or {})}}
         if content:
             success["content"] = content
-        answer = {"summary": summary, "security": [{"basicAuth": []}], "parameters": list(parameters), "responses": {status: success, **failures}}
+        answer = {"summary": summary, "security": [{"basicAuth": []}, {"bearerAuth": []}], "parameters": list(parameters), "responses": {status: success, **failures}}
         if body:
             answer["requestBody"] = body
         return answer

@@ -51,7 +51,7 @@ def add_to(spec, transaction_header, errors):
             operations={
                 "post": {
                     "summary": "Run REST requests in one, each as the caller",
-                    "security": [{"basicAuth": []}],
+                    "security": [{"basicAuth": []}, {"bearerAuth": []}],
                     "requestBody": {"required": True, "description": "The requests, their bodies base64", "content": _content("BatchRequest")},
                     "responses": responses,
                 }

@@ -9,6 +9,7 @@ Bound: entries are numbered by the database; a reader only sees the newest
 JOURNAL_SIZE, and each worker deletes the older ones every PRUNE_EVERY of its
 own writes. One INSERT a request, where a DELETE each would double the cost.
 """
+import functools
 import logging
 import re
 import time
@@ -22,6 +23,8 @@ from .. import negotiation
 from ..auth import checked_user
 from ..db import close_connection, compiled_for_journal, param
 from ..models import StandInRequest
+from ..oauth import masking
+from ..oauth.protocol import TOKEN_PATHS
 from ..serialization import printable
 from . import scope
 
@@ -97,12 +100,15 @@ def _timestamp(moment):
     return f"{_second_text}.{int((moment - second) * 1000):03d}"
 
 
-def _body(data, limit):
-    """(text, truncated): bytes that are not UTF-8 kept as escapes."""
+def _body(data, limit, mask=None):
+    """(text, truncated): bytes that are not UTF-8 kept as escapes; `mask`
+    hides the secrets of the whole body first."""
+    if mask is not None:
+        data = mask(data)
     return data[:limit].decode("utf-8", "backslashreplace"), len(data) > limit
 
 
-def _request_body(req, limit):
+def _request_body(req, limit, mask=None):
     """(text, truncated) of the request's body: the copy the view kept, or,
     where no view read it (a 401, a 404, a fault's answer), read now. A body
     over MAX_CONTENT_LENGTH is kept no further than the service read it; one
@@ -125,7 +131,7 @@ def _request_body(req, limit):
             data = req._cached_data
         except ClientDisconnected:
             return "", True
-    text, cut = _body(data, limit)
+    text, cut = _body(data, limit, mask)
     return text, cut or getattr(req, "body_cut_at_limit", False)
 
 
@@ -177,17 +183,23 @@ def _write(req, response):
     status = response.status_code
     if fault is not None and fault.dropped:
         status = fault.status_before_cut
-    request_body, request_cut = _request_body(req, limit)
+    query = environ.get("QUERY_STRING", "")
+    request_mask = response_mask = None
+    if req.path in TOKEN_PATHS:
+        request_mask = functools.partial(masking.request_body, content_type=req.content_type)
+        response_mask = masking.answer
+        query = masking.form(query.encode("latin-1")).decode("latin-1")
+    request_body, request_cut = _request_body(req, limit, request_mask)
     # A streamed answer (an attachment's file) is not read here, which
     # would hold it whole: its view keeps its beginning as journal_head.
     answer = getattr(response, "journal_head", b"") if response.is_streamed else response.get_data()
-    response_body, response_cut = _body(answer, limit)
+    response_body, response_cut = _body(answer, limit, response_mask)
     entry = {
         "transaction_id": context.transaction_id,
         "received_at": _timestamp(time.time() - elapsed),
         "method": req.method,
         "path": req.path,
-        "query": environ.get("QUERY_STRING", ""),
+        "query": query,
         "user": user_name,
         "status": status,
         "duration_ms": round(elapsed * 1000, 1),

@@ -8,6 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from peewee import BlobField, BooleanField, CharField, DateTimeField, IntegerField, TextField
 
 from ..errors import APIError
+from ..oauth.schemas import SeedClientSchema
 from ..records import fields as record_fields
 
 # Below gunicorn's 30 s worker timeout, which would kill a worker waiting longer.
@@ -179,6 +180,7 @@ class SeedInteractionSchema(Strict):
 class SeedSchema(Strict):
     users = fields.List(fields.Nested(SeedUserSchema), load_default=list)
     interactions = fields.List(fields.Nested(SeedInteractionSchema), load_default=list)
+    oauth_clients = fields.List(fields.Nested(SeedClientSchema), load_default=list)
 
 
 def _snapshot_field(field):
@@ -235,6 +237,7 @@ def snapshot_schema(models, optional=()):
             "format": fields.Integer(strict=True, required=True, validate=validate.Equal(1)),
             # Shown by a snapshot, never restored: users are kept.
             "users": fields.List(fields.Dict()),
+            "oauth_clients": fields.List(fields.Dict()),
             "tables": fields.Nested(tables, required=True),
         },
         name="Snapshot",

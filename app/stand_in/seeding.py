@@ -28,6 +28,8 @@ from ..models import (
     DOCUMENT_MODELS,
     MODELS,
     Interaction,
+    OAuthCredential,
+    OAuthEntity,
     StandInState,
     SysAttachment,
     SysAttachmentDoc,
@@ -36,14 +38,17 @@ from ..models import (
     SysUser,
     utcnow,
 )
+from ..oauth import clients
 from ..records import interactions as rules
 from . import faults, schemas
 
 SNAPSHOT_FORMAT = 1
 _NUMBER = re.compile(r"^([A-Z]+)(\d+)$")
 # Kept: the users, the number counter, the tables' row counts (kept right by
-# triggers as rows go) and test support's one-row state.
-_KEPT = (SysUser, SysNumberCounter, SysTableCount, StandInState)
+# triggers as rows go), test support's one-row state, and OAuth clients and
+# their tokens, as users are (scope `all` removes them).
+_OAUTH = (OAuthCredential, OAuthEntity)
+_KEPT = (SysUser, SysNumberCounter, SysTableCount, StandInState, *_OAUTH)
 EMPTIED = tuple(model for model in MODELS if model not in _KEPT)
 # What a snapshot holds besides the users: the records and their
 # attachments, not test support's own tables.
@@ -100,6 +105,8 @@ def _reset(scope):
         deleted[model._meta.table_name] = model.delete().execute()
     if scope == "all":
         deleted[SysUser._meta.table_name] = SysUser.delete().where(SysUser.user_name != users.ADMIN).execute()
+        for model in _OAUTH:
+            deleted[model._meta.table_name] = model.delete().execute()
     faults.bump_generation()
     return deleted
 
@@ -114,9 +121,11 @@ def seed(data, user):
     now = utcnow()
 
     def write():
-        created = {"users": [], "interactions": []}
+        created = {"users": [], "interactions": [], "oauth_clients": []}
         for given in data["users"]:
             created["users"].append(users.add(given["user_name"], given["password"], admin=given["admin"]).sys_id)
+        for given in data["oauth_clients"]:
+            created["oauth_clients"].append(clients.add(**given)[0].client_id)
         for given in data["interactions"]:
             if "number" in given:
                 _move_counter_past(given["number"])
@@ -126,9 +135,11 @@ def seed(data, user):
 
     try:
         return exclusively(write)
-    except (IntegrityError, users.UserError) as error:
+    except (IntegrityError, users.UserError, clients.ClientExists) as error:
         # A clash with a row written since the check above.
         raise APIError(409, "Conflict", f"Nothing was created: {error}") from None
+    except clients.ClientError as error:
+        raise APIError(400, f"Nothing was created: {error}") from None
 
 
 def _refuse_clashes(data):
@@ -227,6 +238,8 @@ def snapshot():
     return {
         "format": SNAPSHOT_FORMAT,
         "users": _rows(SysUser, user_columns, SysUser.user_name),
+        # Without their secrets' hashes; like users, kept by a restore.
+        "oauth_clients": [clients.describe(row) for row in clients.listing()],
         "tables": {model._meta.table_name: _rows(model) for model in RECORD_MODELS},
     }
 

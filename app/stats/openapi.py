@@ -71,5 +71,5 @@ def add_to(spec, transaction_header, errors):
     for prefix in ("/api/now", "/api/now/v1"):
         spec.path(
             f"{prefix}/stats/{{table_name}}",
-            operations={"get": {"summary": "Count and aggregate records", "security": [{"basicAuth": []}], "parameters": parameters, "responses": responses}},
+            operations={"get": {"summary": "Count and aggregate records", "security": [{"basicAuth": []}, {"bearerAuth": []}], "parameters": parameters, "responses": responses}},
         )

@@ -66,7 +66,7 @@ def _operation(transaction, errors, summary, status, description, envelope=None,
     responses = {status: success}
     for code, text in sorted(errors.items()):
         responses[code] = {"description": text, "headers": transaction, "content": _content("ErrorEnvelope")}
-    operation = {"summary": summary, "security": [{"basicAuth": []}], "parameters": list(parameters), "responses": responses}
+    operation = {"summary": summary, "security": [{"basicAuth": []}, {"bearerAuth": []}], "parameters": list(parameters), "responses": responses}
     if body:
         operation["requestBody"] = {
             "required": True,

@@ -9,6 +9,7 @@ import orjson
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from ...errors import APIError
+from ...oauth import clients as oauth_clients
 from ...records import fields as F
 from ...records import query as Q
 from .. import schemas
@@ -127,3 +128,18 @@ def fault_rule(form):
     if "times" in given:
         rule["times"] = given["times"]
     return schemas.load(_rule_schema, rule)
+
+
+class _OAuthClientForm(_Form):
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    user = fields.String(validate=validate.Length(1, 40))
+    access_token_lifespan = fields.Integer(validate=validate.Range(1, oauth_clients.MAX_LIFESPAN))
+    refresh_token_lifespan = fields.Integer(validate=validate.Range(1, oauth_clients.MAX_LIFESPAN))
+
+
+_oauth_client_form = _OAuthClientForm()
+
+
+def oauth_client(form):
+    """The client a form describes; empty fields take their defaults."""
+    return schemas.load(_oauth_client_form, _given(form))

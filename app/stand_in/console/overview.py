@@ -7,7 +7,7 @@ from flask import current_app
 from peewee import fn
 
 from ... import users
-from ...models import Interaction, StandInFaultRule, StandInRequest, SysUser
+from ...models import Interaction, OAuthEntity, StandInFaultRule, StandInRequest, SysUser
 from ...records.fields import STATE_LABELS
 
 DISTRIBUTION = "servicenow-stand-in"
@@ -47,4 +47,5 @@ def reset_counts(scope):
     }
     if scope == "all":
         counts["users"] = SysUser.select().where(SysUser.user_name != users.ADMIN).count()
+        counts["OAuth clients"] = OAuthEntity.select().count()
     return counts

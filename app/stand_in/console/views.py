@@ -6,6 +6,7 @@ from ...auth import current_user
 from ...errors import APIError
 from ...interactions import service
 from ...models import CHANNEL_METADATA_TABLE, CONTEXT_TABLE
+from ...oauth import clients as oauth_clients
 from ...records import fields as F
 from ...records import interactions as rules
 from ...records import store
@@ -52,8 +53,9 @@ NOTICES = {
     "fault-added": "The fault rule is added.",
     "fault-deleted": "The fault rule is deleted.",
     "faults-deleted": "Every fault rule is deleted.",
+    "oauth-client-deleted": "The OAuth client is deleted; its tokens no longer work.",
     "reset-interactions": "Reset: interactions, documents, the journal and fault rules are gone.",
-    "reset-all": "Reset: interactions, documents, the journal, fault rules and every user but admin are gone.",
+    "reset-all": "Reset: interactions, documents, the journal, fault rules, OAuth clients and every user but admin are gone.",
 }
 MAX_REFRESH_SECONDS = 3600
 
@@ -65,6 +67,7 @@ SECTIONS = {
     "console.request_entry": "console.requests",
     "console.add_fault": "console.fault_rules",
     "console.reset": "console.reset_page",
+    "console.add_oauth_client": "console.oauth",
 }
 
 
@@ -260,6 +263,47 @@ def delete_fault(rule_id):
 def delete_faults():
     faults.remove()
     return redirect(url_for(".fault_rules", done="faults-deleted"), 303)
+
+
+# --- OAuth clients --------------------------------------------------------------
+
+
+def _oauth_page(added=None, error=None, form=None, status=200):
+    """The clients, never a secret but the one just made, shown this once."""
+    return (
+        render_template(
+            "console/oauth.html",
+            clients=[oauth_clients.describe(row) for row in oauth_clients.listing()],
+            added=added,
+            error=error,
+            form=form or {},
+        ),
+        status,
+    )
+
+
+@bp.get("/oauth")
+def oauth():
+    return _oauth_page()
+
+
+@bp.post("/oauth")
+def add_oauth_client():
+    try:
+        given = forms.oauth_client(request.form)
+        row, secret = oauth_clients.add(**given)
+    except APIError as error:
+        return _oauth_page(error=error.message, form=request.form, status=400)
+    except oauth_clients.ClientError as error:
+        return _oauth_page(error=str(error), form=request.form, status=400)
+    return _oauth_page(added=oauth_clients.describe(row, secret), status=201)
+
+
+@bp.post("/oauth/<client_id>/delete")
+def delete_oauth_client(client_id):
+    if not oauth_clients.remove(client_id):
+        raise APIError(404, "No Record found", "No OAuth client with this client_id")
+    return redirect(url_for(".oauth", done="oauth-client-deleted"), 303)
 
 
 # --- reset --------------------------------------------------------------------

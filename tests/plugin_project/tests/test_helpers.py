@@ -67,3 +67,12 @@ def test_pysnc_over_https(stand_in):
     # The same service over both: PySNC's read is in the journal.
     [read] = stand_in.requests(method="GET", path="^/api/now/table/interaction/")
     assert read["status"] == 200
+
+
+def test_an_oauth_client_gets_tokens(stand_in):
+    client_id, client_secret = stand_in.oauth_client(user="admin")
+    answer = requests.post(stand_in.base_url + "/oauth_token.do", auth=(client_id, client_secret),
+                           data={"grant_type": "client_credentials"}).json()  # fmt: skip
+    listed = requests.get(stand_in.base_url + "/api/now/table/interaction",
+                          headers={"Authorization": f"Bearer {answer['access_token']}"})  # fmt: skip
+    assert listed.status_code == 200
