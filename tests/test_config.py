@@ -48,6 +48,7 @@ def test_the_defaults(environ):
         "TEST_SUPPORT": True,
         "JOURNAL_SIZE": 1000,
         "JOURNAL_BODY_LIMIT": 65536,
+        "TABLES_FILE": None,
         "SEED_FILE": None,
     }
 
@@ -63,6 +64,7 @@ def test_every_setting_is_read(environ):
     environ.setenv("JOURNAL_SIZE", "0")
     environ.setenv("JOURNAL_BODY_LIMIT", "10")
     environ.setenv("SEED_FILE", "seed.json")
+    environ.setenv("TABLES_FILE", "tables.json")
     assert from_environment() == {
         "DATABASE_URL": "postgresql://db.example/interactions",
         "ADMIN_PASSWORD": "from-env",
@@ -75,6 +77,7 @@ def test_every_setting_is_read(environ):
         "JOURNAL_SIZE": 0,
         "JOURNAL_BODY_LIMIT": 10,
         "SEED_FILE": "seed.json",
+        "TABLES_FILE": "tables.json",
     }
 
 

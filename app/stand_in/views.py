@@ -15,6 +15,7 @@ _rule_schema = schemas.RuleSchema()
 _wait_schema = schemas.WaitSchema()
 _reset_schema = schemas.ResetSchema()
 _seed_schema = schemas.SeedSchema()
+_snapshot_schema = schemas.SnapshotSchema()
 
 
 def _body(optional=False):
@@ -153,6 +154,5 @@ def get_snapshot():
 
 @bp.post("/snapshot")
 def put_snapshot():
-    # Made per call from the models (a restore is rare), so it follows their columns.
-    document = schemas.load(schemas.snapshot_schema(seeding.RECORD_MODELS)(), _body())
-    return _result({"restored": seeding.restore(document["tables"])})
+    document = schemas.load(_snapshot_schema, _body())
+    return _result({"restored": seeding.restore(document)})

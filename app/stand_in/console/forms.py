@@ -9,7 +9,7 @@ import orjson
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from ...errors import APIError
-from ...records import fields as F
+from ...records import interactions
 from ...records import query as Q
 from .. import schemas
 
@@ -31,7 +31,7 @@ class _Form(Schema):
 
 
 class InteractionFilters(_Form):
-    state = fields.String(validate=validate.OneOf(tuple(F.STATE_LABELS)))
+    state = fields.String(validate=validate.OneOf(tuple(interactions.STATE_LABELS)))
     number = fields.String(validate=validate.Length(max=40))
     text = fields.String(validate=validate.Length(max=160))
     queue = fields.String(validate=validate.Length(max=32))

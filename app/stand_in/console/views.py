@@ -6,7 +6,7 @@ from ...auth import current_user
 from ...errors import APIError
 from ...interactions import service
 from ...models import CHANNEL_METADATA_TABLE, CONTEXT_TABLE
-from ...records import fields as F
+from ...records import catalog
 from ...records import interactions as rules
 from ...records import store
 from ...records.errors import QueryError
@@ -134,7 +134,7 @@ def interactions():
     try:
         filters, query = forms.interaction_filters(request.args)
         page = store.find(
-            F.INTERACTION,
+            catalog.INTERACTION,
             query,
             _LIST_VIEW,
             current_user(),
@@ -144,24 +144,24 @@ def interactions():
         )
     except (APIError, QueryError) as error:
         message = error.message if isinstance(error, APIError) else str(error)
-        return render_template("console/interactions.html", error=message, records=[], states=F.STATE_LABELS), 400
+        return render_template("console/interactions.html", error=message, records=[], states=rules.STATE_LABELS), 400
     return render_template(
         "console/interactions.html",
         records=page.records,
         paging=_page_links(filters["page"], page.total, forms.PAGE_SIZE),
-        states=F.STATE_LABELS,
+        states=rules.STATE_LABELS,
     )
 
 
 @bp.get("/interactions/<sys_id>")
 def interaction(sys_id):
-    record = store.get(F.INTERACTION, sys_id, _RECORD_VIEW, _base_url())
+    record = store.get(catalog.INTERACTION, sys_id, _RECORD_VIEW, _base_url())
     if record is None:
         raise APIError(404, "No Record found", f"No interaction {sys_id}")
     documents = []
     for title, table_field, id_field, stored_table in _DOCUMENTS:
         table, document_id = record[table_field]["value"], record[id_field]["value"]
-        stored = store.get(F.TABLES[stored_table], document_id, _DOCUMENT_VIEW, "") if table == stored_table else None
+        stored = store.get(catalog.table(stored_table), document_id, _DOCUMENT_VIEW, "") if table == stored_table else None
         documents.append((title, table, document_id, pretty.body(stored["value"], "json") if stored else None))
     answer = {"result": service.find_result(sys_id)}
     return render_template(
