@@ -415,6 +415,36 @@ def lookup(name):
         raise UnknownTable(name) from None
 
 
+def describe(table):
+    """A table as GET /__stand_in/tables shows it: a declaration's form."""
+    described = {}
+    for each in table.fields:
+        spec = {"type": each.kind, "label": each.label}
+        if each.max_length is not None and each.kind in (STRING, CHOICE):
+            spec["max_length"] = each.max_length
+        if each.reference:
+            spec["reference"] = each.reference
+        if each.choices:
+            spec["choices"] = [{"value": value, "label": label} for value, label in each.choices.items()]
+        if each.default is not None:
+            spec["default"] = each.default
+        if each.table_field:
+            spec["table"] = each.table_field
+        spec["read_only"] = not each.writable
+        if each.write_only:
+            spec["write_only"] = True
+        described[each.name] = spec
+    number = table.number
+    return {
+        "name": table.name,
+        "label": table.label,
+        "builtin": table.builtin,
+        "display": table.display_field,
+        "number": None if number is None else {"field": number.field, "prefix": number.prefix, "digits": number.digits, "first": number.first},
+        "fields": described,
+    }
+
+
 def referencing(name):
     """(table, field) of every reference to the table `name`."""
     return tuple((t, f) for t in _current.tables.values() for f in t.references if f.reference == name)

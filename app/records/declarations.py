@@ -189,7 +189,7 @@ def check(data):
     if number is not None:
         _field_name(number["field"], "number.field")
         if number["field"] in declared and declared[number["field"]]["type"] != STRING:
-            raise _invalid("number.field", f"{number['field']} is a {declared[number['field']]['type']}, not a string.")
+            raise _invalid("number.field", f"{number['field']} is of type {declared[number['field']]['type']}, not string.")
     _check_document_ids(declared)
     _check_display(declaration)
     return declaration
@@ -272,7 +272,7 @@ def _merged(stored, declaration):
         if before is None:
             merged["fields"][field_name] = spec
         elif before["type"] != spec["type"]:
-            raise DeclarationConflict(f"Field {field_name} of {name} is a {before['type']}: it cannot become a {spec['type']}.")
+            raise DeclarationConflict(f"Field {field_name} of {name} is of type {before['type']}: it cannot become {spec['type']}.")
     if len(merged["fields"]) > MAX_FIELDS:
         raise _invalid("fields", f"At most {MAX_FIELDS} fields in a table, not {len(merged['fields'])}.")
     for option in ("label", "display"):
