@@ -33,6 +33,7 @@ _DEFAULT_KINDS = {
     catalog.INTEGER: int,
     catalog.BOOLEAN: bool,
 }
+_WHAT = {str: "a string", int: "an integer", bool: "true or false"}
 _LABEL = validate.Length(max=80)
 
 
@@ -101,7 +102,7 @@ def _check_default(kind, data):
     if expected is None:
         raise ValidationError(f"A field of type {kind} takes no default.", "default")
     if type(default) is not expected:
-        raise ValidationError(f"Must be a {expected.__name__}, as the field's type.", "default")
+        raise ValidationError(f"Must be {_WHAT[expected]}, as the field's type.", "default")
     if expected is str:
         if not default.isprintable() or len(default) > data.get("max_length", _LENGTHS[kind]):
             raise ValidationError("Must be printable and no longer than the field.", "default")
