@@ -198,7 +198,7 @@ def check(data):
 
 def _filled(spec):
     kind = spec["type"]
-    if kind in _LENGTHS:
+    if kind in (STRING, CHOICE):
         spec.setdefault("max_length", _LENGTHS[kind])
     spec.setdefault("label", "")
     spec.setdefault("index", False)
@@ -240,7 +240,7 @@ def to_table(declaration):
                 spec["type"],
                 label=spec["label"],
                 writable=number is None or name != number.field,
-                max_length=spec.get("max_length"),
+                max_length=spec.get("max_length", _LENGTHS.get(spec["type"])),
                 reference=spec.get("reference"),
                 choices={choice["value"]: choice["label"] for choice in spec.get("choices", ())},
                 default=spec.get("default"),
