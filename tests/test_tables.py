@@ -495,3 +495,34 @@ def test_admin_password_is_unchanged_by_the_table_apis_writes(client, admin_auth
     assert response.json["result"]["title"] == "Boss"
     assert client.get("/api/now/table/sys_user", headers=basic("admin", ADMIN_PASSWORD)).status_code == 200
     assert CHANNEL
+
+
+def test_a_database_made_before_the_tables_keeps_its_records_and_serves_them_all(make_app, admin_auth):
+    first = make_app()
+    client = first.test_client()
+    interaction = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth).json["result"]
+    with first.app_context():
+        from app.db import database
+
+        # As today's main made it: no new tables, no new columns or indexes.
+        for table in ("incident", "customer_contact", "interaction_related_record", "stand_in_table"):
+            database.execute_sql(f'DROP TABLE "{table}"')
+        database.execute_sql("DELETE FROM sys_number_counter WHERE category <> 'interaction'")
+        database.execute_sql("DELETE FROM sys_table_count WHERE name NOT IN ('interaction', 'interaction_json_blob', 'live_group_profile')")
+        for column in ("phone", "mobile_phone"):
+            database.execute_sql(f'DROP INDEX "sys_user_{column}"')
+        for column in ("first_name", "last_name", "name", "email", "phone", "mobile_phone", "title"):
+            database.execute_sql(f'ALTER TABLE sys_user DROP COLUMN "{column}"')
+        database.execute_sql("ALTER TABLE stand_in_state DROP COLUMN tables")
+        database.close()
+    upgraded = make_app().test_client()
+    send = lambda method, path, **kwargs: upgraded.open(path, method=method, headers=admin_auth, **kwargs)  # noqa: E731
+    assert send("GET", f"/api/now/table/interaction/{interaction['sys_id']}").json["result"]["number"] == interaction["number"]
+    assert send("GET", f"/api/now/table/sys_user/{ADMIN_SYS_ID}", query_string={"sysparm_fields": "user_name,phone"}).json["result"] == {
+        "user_name": "admin", "phone": ""
+    }  # fmt: skip
+    send("PATCH", f"/api/now/table/sys_user/{ADMIN_SYS_ID}", json={"phone": "555"})
+    assert send("GET", "/api/now/table/sys_user", query_string={"phone": "555", "sysparm_fields": "user_name"}).json["result"] == [{"user_name": "admin"}]
+    assert send("POST", "/api/now/table/incident", json={"caller_id": "admin"}).json["result"]["number"] == "INC0010001"
+    assert send("POST", "/__stand_in/tables", json=CALLING_LOG).status_code == 201
+    assert send("GET", "/api/now/table/incident").headers["X-Total-Count"] == "1"
