@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from urllib.parse import quote
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
@@ -54,6 +55,10 @@ TARGET_PREFILLED_OF_EMPTY = 0.90
 TARGET_GROWTH_MB = 10.0
 TARGET_JOURNAL_OF_NONE = 0.90
 TARGET_SOAP_OF_REST = 0.80
+# The tables around an interaction (TABLES.md §5).
+TARGET_INCIDENT_OF_INTERACTION = 0.90
+TARGET_LOOKUP_MANY_OF_FEW = 0.90
+LOOKUP_USERS = (10, 100_000)
 # The Table API's reads, each as a share of the ceiling.
 TARGET_READS = {"Table GET by sys_id": 0.45, "Table list number=…": 0.40, "Table list of 100 (PySNC page)": 0.10}
 # What PySNC sends with every list: display values and values, no links, no Link header, pages of 100.
@@ -343,6 +348,8 @@ class Bench:
         self.journal = None
         # (target, SOAP rate ÷ REST rate) of measure_soap.
         self.soap_shares = []
+        # (target, share) of measure_tables.
+        self.table_shares = []
 
     def run_load(self, name, table, port, load, count=True):
         """Warm up, then measure; returns the Figures."""
@@ -417,6 +424,40 @@ class Bench:
             share = soap.rate / ((before.rate + after.rate) / 2)
             self.soap_shares.append((f"{soap_name} ≥ {TARGET_SOAP_OF_REST:.2f} × {rest_name}", share))
 
+    def measure_tables(self, service, ceiling):
+        """Incident insert against interaction insert through the Table API,
+        each with a reference given, the incident between two of the
+        interaction's (as measure_soap); then the integrations' caller lookup
+        with 10 users and with 100,000, each against its phase's ceiling."""
+        headers = {**self.auth, "Content-Type": "application/json", "Accept": "application/json"}
+        interaction = Load("POST", headers, f'{{"short_description":"Printer on fire","opened_for":"{ADMIN_SYS_ID}"}}'.encode(),
+                           [TABLE_PATH], 201)  # fmt: skip
+        incident = Load("POST", headers, f'{{"short_description":"Printer on fire","caller_id":"{ADMIN_SYS_ID}"}}'.encode(),
+                        ["/api/now/table/incident"], 201)  # fmt: skip
+        before = self.run_load("Table insert interaction", "empty", service.port, interaction)
+        measured = self.run_load("Table insert incident", "empty", service.port, incident)
+        after = self.run_load("Table insert interaction, after", "empty", service.port, interaction)
+        share = measured.rate / ((before.rate + after.rate) / 2)
+        self.table_shares.append((f"incident insert ≥ {TARGET_INCIDENT_OF_INTERACTION:.2f} × interaction insert (Table API)", share,
+                                  TARGET_INCIDENT_OF_INTERACTION))  # fmt: skip
+        stored = 0
+        ratios = []
+        for users in LOOKUP_USERS:
+            prefill.insert_users(self.database_url, users - stored, stored)
+            stored = users
+            paths = [
+                f"/api/now/table/sys_user?sysparm_query=phone%3D{quote(phone)}^ORmobile_phone%3D{quote(phone)}"
+                "&sysparm_fields=user_name,sys_id&sysparm_limit=1"
+                for phone in (prefill.user_phone(n * 7919 % users + (5_000_000 if n % 2 else 0)) for n in range(2000))
+            ]
+            self.measure_ceiling(ceiling, f"{users:,} users")
+            figures = self.run_load("caller lookup", f"{users:,} users", service.port, Load("GET", headers, b"", paths, 200))
+            ratios.append(figures.ratio)
+        self.table_shares.append(
+            (f"caller lookup with {LOOKUP_USERS[1]:,} users ≥ {TARGET_LOOKUP_MANY_OF_FEW:.2f} × with {LOOKUP_USERS[0]}",
+             ratios[1] / ratios[0], TARGET_LOOKUP_MANY_OF_FEW)  # fmt: skip
+        )
+
     def measure_ceiling(self, ceiling, table):
         load = Load("POST", {"Content-Type": "application/json"}, JSON_BODY, ["/"], 201)
         figures = self.run_load("ceiling", table, ceiling.port, load, count=False)
@@ -473,6 +514,8 @@ class Bench:
             self.served = 0
             self.measure_service(service, "empty")
             self.measure_soap(service, "empty")
+            if self.args.tables:
+                self.measure_tables(service, ceiling)
             if self.args.journal:
                 self.measure_journal()
             if self.args.requests:
@@ -606,6 +649,8 @@ class Bench:
         )
         for target, share in self.soap_shares:
             yield target, f"{share:.2f}", share >= TARGET_SOAP_OF_REST
+        for target, share, bar in self.table_shares:
+            yield target, f"{share:.2f}", share >= bar
         errors = sum(f.errors for f in service)
         yield "no errors", str(errors), errors == 0
         if self.args.prefill:
@@ -675,6 +720,8 @@ def parse_args(argv=None):
     parser.add_argument("--generator", choices=("auto", "wrk", "own"), default="auto", help="wrk if installed (auto)")
     parser.add_argument("--no-journal", dest="journal", action="store_false",
                         help="skip the journal's measurement (JSON create with and without it)")  # fmt: skip
+    parser.add_argument("--no-tables", dest="tables", action="store_false",
+                        help="skip the tables' measurements (incident insert, caller lookup)")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, scripts)")
     return parser.parse_args(argv)
 

@@ -526,3 +526,25 @@ def test_a_database_made_before_the_tables_keeps_its_records_and_serves_them_all
     assert send("POST", "/api/now/table/incident", json={"caller_id": "admin"}).json["result"]["number"] == "INC0010001"
     assert send("POST", "/__stand_in/tables", json=CALLING_LOG).status_code == 201
     assert send("GET", "/api/now/table/incident").headers["X-Total-Count"] == "1"
+
+
+# --- the console ------------------------------------------------------------------------
+
+
+def test_the_console_lists_every_table_and_its_records_with_an_encoded_query(tables):
+    tables.declare(CALLING_LOG)
+    tables.insert("u_my_calling_log", u_phone="<script>alert(1)</script>", u_direction="in")
+    tables.insert("u_my_calling_log", u_phone="555", u_direction="out")
+    listing = tables.send("GET", "/__stand_in/console/tables")
+    assert listing.status_code == 200
+    page = listing.get_data(as_text=True)
+    for name in ("interaction", "sys_user", "customer_contact", "incident", "interaction_related_record", "u_my_calling_log"):
+        assert f'href="/__stand_in/console/tables/{name}"' in page
+    records = tables.send("GET", "/__stand_in/console/tables/u_my_calling_log", query_string={"query": "u_direction=in"})
+    text = records.get_data(as_text=True)
+    assert records.status_code == 200
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>" not in text and ">Inbound<" in text
+    assert "CLG0000001" in text and "CLG0000002" not in text
+    bad = tables.send("GET", "/__stand_in/console/tables/u_my_calling_log", query_string={"query": "u_duration=ten"})
+    assert bad.status_code == 400 and "&#39;ten&#39; is not an integer" in bad.get_data(as_text=True)
+    assert tables.send("GET", "/__stand_in/console/tables/u_nothing").status_code == 404

@@ -66,6 +66,20 @@ def interaction_filters(args):
     return filters, query
 
 
+class TableFilters(_Form):
+    query = fields.String(validate=validate.Length(max=4000))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+
+
+_table_filters = TableFilters()
+
+
+def table_filters(args):
+    """(query, page) of a table's records page: the encoded query as the Table API reads it."""
+    filters = schemas.load(_table_filters, _given(args))
+    return Q.parse(filters.get("query", "")), filters["page"]
+
+
 class RequestFilters(_Form, schemas.JournalMatchSchema):
     """The journal API's filters (method, path, status, user, since), paged."""
 

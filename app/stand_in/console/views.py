@@ -65,6 +65,7 @@ SECTIONS = {
     "console.request_entry": "console.requests",
     "console.add_fault": "console.fault_rules",
     "console.reset": "console.reset_page",
+    "console.table_records": "console.tables",
 }
 
 
@@ -179,6 +180,35 @@ def interaction(sys_id):
 def close_interaction(sys_id):
     service.close(sys_id, current_user())
     return redirect(url_for(".interaction", sys_id=sys_id, done="closed"), 303)
+
+
+# --- every table ----------------------------------------------------------------
+
+
+@bp.get("/tables")
+def tables():
+    catalog.refresh()
+    listed = [(table, table.model.select().count()) for table in catalog.tables()]
+    return render_template("console/tables.html", tables=listed)
+
+
+@bp.get("/tables/<name>")
+def table_records(name):
+    try:
+        table = catalog.lookup(name)
+    except catalog.UnknownTable as error:
+        raise APIError(404, "No Record found", str(error)) from None
+    try:
+        query, page = forms.table_filters(request.args)
+        found = store.find(
+            table, query, _RECORD_VIEW, current_user(), _base_url(), limit=forms.PAGE_SIZE, offset=(page - 1) * forms.PAGE_SIZE
+        )
+    except (APIError, QueryError) as error:
+        message = error.message if isinstance(error, APIError) else str(error)
+        return render_template("console/table.html", table=table, error=message, records=[]), 400
+    return render_template(
+        "console/table.html", table=table, records=found.records, paging=_page_links(page, found.total, forms.PAGE_SIZE)
+    )
 
 
 # --- requests -----------------------------------------------------------------
