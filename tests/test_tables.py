@@ -373,7 +373,7 @@ def test_a_later_declaration_adds_fields_keeping_the_records(tables):
          "Invalid declaration: fields: At most 200 fields, not 5000."),
         (json.dumps({"name": "u_\u202ex", "fields": {}}).encode(), "Invalid declaration: name: Must not contain control characters."),
         (json.dumps({"name": "u_x", "fields": {"a\r\n": {"type": "string"}}}).encode(),
-         "Invalid declaration: fields: 'a\\r\\n' is no field name: up to 80 of a-z, 0-9 and _, starting with a letter."),
+         "Invalid declaration: fields: 'a\\r\\n' is no field name: up to 63 of a-z, 0-9 and _, starting with a letter."),
         (json.dumps({"name": "u_x", "fields": {"u_r": {"type": "reference", "reference": "u_missing"}}}).encode(),
          "Invalid declaration: fields.u_r.reference: There is no table u_missing."),
         (json.dumps({"name": "u_x", "fields": {"u_r": {"type": "string", "max_length": 10**9}}}).encode(),

@@ -21,7 +21,9 @@ from .errors import DeclarationConflict, InvalidDeclaration
 
 TABLE_NAME_PATTERN = re.compile(r"^(u_[a-z0-9_]+|x_[a-z0-9]+_[a-z0-9_]+)$")
 FIELD_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-MAX_NAME = 80
+# ServiceNow takes names of 80 characters; PostgreSQL's identifiers are at
+# most 63 bytes, and two longer names could end up one table or column.
+MAX_NAME = 63
 MAX_FIELDS = 200
 MAX_CHOICES = 500
 MAX_STRING = 65536

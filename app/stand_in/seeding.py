@@ -41,8 +41,6 @@ from . import faults, schemas
 SNAPSHOT_FORMAT = 1
 # Test support's own tables a reset empties beside the records.
 _OWN = (StandInFaultRule, StandInRequest)
-# The tables every snapshot holds, older ones included.
-FIRST_TABLES = ("interaction", CONTEXT_TABLE, CHANNEL_METADATA_TABLE)
 
 
 def record_tables():
