@@ -299,23 +299,34 @@ def declare(data):
     """Declare a table, or add fields to one declared before: (table,
     created). Nothing is created when the declaration is refused."""
     declaration = check(data)
-    with database.atomic():
-        if isinstance(database.obj, PostgresqlDatabase):
-            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (db.SCHEMA_LOCK,))
-        refresh()
-        stored = SysDeclaredTable.get_or_none(SysDeclaredTable.name == declaration["name"])
-        if stored is not None:
-            declaration = _merged(orjson.loads(stored.declaration), declaration)
-        _check_references(declaration, {table.name for table in catalog.tables()})
-        table = to_table(declaration)
-        _make(table)
-        text = orjson.dumps(declaration).decode()
-        SysDeclaredTable.insert(name=table.name, declaration=text).on_conflict(
-            conflict_target=[SysDeclaredTable.name], update={SysDeclaredTable.declaration: text}
-        ).execute()
-        StandInState.update(tables=StandInState.tables + 1).where(StandInState.id == 1).execute()
-        refresh()
+    try:
+        with database.atomic():
+            if isinstance(database.obj, PostgresqlDatabase):
+                database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (db.SCHEMA_LOCK,))
+            refresh()
+            stored = SysDeclaredTable.get_or_none(SysDeclaredTable.name == declaration["name"])
+            if stored is not None:
+                declaration = _merged(orjson.loads(stored.declaration), declaration)
+            _check_references(declaration, {table.name for table in catalog.tables()})
+            table = to_table(declaration)
+            _make(table)
+            text = orjson.dumps(declaration).decode()
+            SysDeclaredTable.insert(name=table.name, declaration=text).on_conflict(
+                conflict_target=[SysDeclaredTable.name], update={SysDeclaredTable.declaration: text}
+            ).execute()
+            StandInState.update(tables=StandInState.tables + 1).where(StandInState.id == 1).execute()
+            refresh()
+    except BaseException:
+        forget_uncommitted()
+        raise
     return catalog.lookup(table.name), stored is None
+
+
+def forget_uncommitted():
+    """After a transaction that declared tables was rolled back: this
+    process may serve what it read inside it, under a generation another
+    process could commit next; it reads the tables again instead."""
+    catalog.forget()
 
 
 def _make(table):

@@ -296,7 +296,11 @@ def restore(document):
     try:
         return exclusively(write)
     except IntegrityError as error:
+        declarations.forget_uncommitted()
         raise APIError(400, "Invalid snapshot: nothing was changed", str(error).splitlines()[0]) from None
+    except BaseException:
+        declarations.forget_uncommitted()
+        raise
 
 
 def _loaded(table, rows):

@@ -52,3 +52,13 @@ def test_seed_and_reset(stand_in):
     svc = requests.post(stand_in.base_url + "/api/now/interaction", json={"channel": CHANNEL}, auth=("svc", "pw"))
     assert svc.json()["result"]["number"] == "IMS0000002"
     assert stand_in.reset(scope="all")["sys_user"] == 1
+
+
+def test_declare_table_and_seed_its_records(stand_in):
+    declared = stand_in.declare_table({"name": "u_my_calling_log", "number": {"field": "u_number", "prefix": "CLG"},
+                                       "fields": {"u_phone": {"type": "string", "max_length": 40}}})  # fmt: skip
+    assert declared["display"] == "u_number"
+    assert "u_my_calling_log" in [table["name"] for table in stand_in.tables()]
+    stand_in.seed(records={"u_my_calling_log": [{"u_phone": "555"}]})
+    url = stand_in.base_url + "/api/now/table/u_my_calling_log"
+    assert stand_in.session.get(url).json()["result"][0]["u_number"] == "CLG0000001"
