@@ -70,6 +70,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default=ROOT, help="the checkout to measure (this one)")
     parser.add_argument("--requests", type=int, default=50, help="N: runs of N and 5 N requests (50)")
+    parser.add_argument("--kind", action="append", choices=KINDS, help="only these requests (all)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -82,7 +83,7 @@ def main():
     n = args.requests
     print(f"| request ({os.path.abspath(args.root)}) | instructions per request |")
     print("|---|---:|")
-    for kind in KINDS:
+    for kind in args.kind or KINDS:
         few, many = (instructions(valgrind, os.path.abspath(args.root), kind, count) for count in (n, 5 * n))
         print(f"| {kind} | {(many - few) / (4 * n):,.0f} |", flush=True)
 

@@ -46,10 +46,7 @@ def writable(table):
     return tuple(sorted(table.writable_fields, key=lambda field: field.name))
 
 
-C.on_change(columns.cache_clear)
-C.on_change(writable.cache_clear)
-
-
+@lru_cache(maxsize=256)
 def record_columns(table, display):
     """(element, field, part) of a record as get and getRecords write it, in
     order: `part` picks from a display-value pair; with `all` each reference
@@ -61,6 +58,10 @@ def record_columns(table, display):
         if reference and display == "all":
             result.append((f"dv_{field.name}", field, "display_value"))
     return tuple(result)
+
+
+for _cached in (columns, writable, record_columns):
+    C.on_change(_cached.cache_clear)
 
 
 def _type(field):
