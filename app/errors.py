@@ -29,7 +29,11 @@ def not_found():
 
 def render_error(error):
     fmt = negotiation.response_format(request.headers.get("Accept")) or serialization.JSON
-    envelope = {"error": {"message": error.message, "detail": error.detail}, "status": "failure"}
+    # Messages echo client input (a table name, a path, a parameter), which
+    # may hold control characters that XML cannot carry: every message is
+    # made writable here, once, in both formats alike.
+    detail = None if error.detail is None else serialization.printable(error.detail)
+    envelope = {"error": {"message": serialization.printable(error.message), "detail": detail}, "status": "failure"}
     response = serialization.render(envelope, error.status, fmt)
     if error.headers:
         response.headers.update(error.headers)
@@ -40,7 +44,7 @@ def _from_http_exception(exc):
     if exc.code == 404:
         if request.path.startswith("/api/"):
             return APIError(400, NO_RESOURCE)
-        return APIError(404, "Not Found", f"{serialization.printable(request.path)} is not a resource of this service")
+        return APIError(404, "Not Found", f"{request.path} is not a resource of this service")
     if exc.code == 405:
         return APIError(
             405,

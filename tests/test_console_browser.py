@@ -125,3 +125,45 @@ def test_reset_after_a_confirmation(page, api):
     page.wait_for_url("**/__stand_in/console/?done=reset-interactions")
     assert "No interaction matches." in page.content()
     assert api.get(api.base_url + "/api/now/table/interaction").json()["result"] == []
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_every_page_fits_a_390_px_screen(browser, api):
+    """No page scrolls sideways on a phone: the widest value a page shows (a
+    sys_id, a path, a document, a rule) breaks or scrolls inside its box."""
+    interaction = api.post(
+        api.base_url + "/api/now/interaction",
+        json={"channel": CHANNEL, "context": {"customer": "a-long-customer-identifier-that-does-not-break-by-itself"}},
+    ).json()["result"]
+    api.post(f"{api.base_url}/api/now/interaction/{interaction['sys_id']}/close").raise_for_status()
+    api.post(
+        api.base_url + "/__stand_in/faults",
+        json={"match": {"path": "/api/now/table/interaction_json_blob$"}, "effect": {"type": "delay", "ms": 10}},
+    ).raise_for_status()
+    transaction_id = api.get(api.base_url + "/__stand_in/requests").json()["result"][0]["transaction_id"]
+    console = api.base_url + "/__stand_in/console"
+    pages = [
+        "/",
+        f"/interactions/{interaction['sys_id']}",
+        "/requests",
+        f"/requests/{transaction_id}",
+        "/faults",
+        "/reset",
+        "/reset?scope=all",
+        "/reset?scope=nonsense",
+        "/interactions/" + "0" * 32,
+    ]
+    context = browser.new_context(
+        viewport=PHONE, http_credentials={"username": "admin", "password": PASSWORD}
+    )
+    try:
+        page = context.new_page()
+        widths = {}
+        for path in pages:
+            page.goto(console + path)
+            widths[path] = page.evaluate("document.documentElement.scrollWidth")
+    finally:
+        context.close()
+    assert {path: width for path, width in widths.items() if width > PHONE["width"]} == {}

@@ -1,6 +1,7 @@
 """The error rows of §3 that are about routes and the service itself, and
 the headers every response carries."""
 import re
+from urllib.parse import quote
 
 import pytest
 from conftest import CHANNEL
@@ -186,3 +187,76 @@ def test_a_fault_before_the_transaction_began_is_still_answered(app):
         response = app.handle_user_exception(RuntimeError("early"))
     assert response.status_code == 500
     assert response.json == {"error": {"message": "Internal server error", "detail": "transaction -"}, "status": "failure"}
+
+
+# Every message that echoes what the client sent, with control characters in
+# it (NUL, SOH) and markup: (method, path, JSON body, status, message, detail).
+# XML cannot carry a control character, so each comes back escaped, as the
+# log line shows it; the markup is escaped by the XML writer.
+CONTROL = "a\x00b\x01<&>"
+ESCAPED = "a\\x00b\\x01<&>"
+IN_URL = quote(CONTROL)
+ECHOES = {
+    "table name": ("GET", f"/api/now/table/sys_user{IN_URL}", None, 400, f"Invalid table sys_user{ESCAPED}", None),
+    "field name in a query": (
+        "GET", f"/api/now/table/interaction?sysparm_query={IN_URL}=1", None, 400,
+        f"Invalid condition '{ESCAPED}=1' in the encoded query: expected <field><operator><value>", None,
+    ),
+    "field name in a fault rule": (
+        "POST", "/__stand_in/faults", {"match": {CONTROL: 1}, "effect": {"type": "error", "status": 503}}, 400,
+        f"match.{ESCAPED}: Unknown field.", None,
+    ),
+    "field name in a snapshot": (
+        "POST", "/__stand_in/snapshot", {CONTROL: 1}, 400,
+        f"format: Missing data for required field.; tables: Missing data for required field.; "
+        f"{ESCAPED}: Unknown field.",
+        None,
+    ),
+    "parameter name": ("GET", f"/__stand_in/requests?{IN_URL}=1", None, 400, f"{ESCAPED}: Unknown parameter.", None),
+    "parameter value": (
+        "GET", f"/api/now/table/interaction?sysparm_limit={IN_URL}", None, 400,
+        f"Invalid value for sysparm_limit: '{ESCAPED}' is not a non-negative integer", None,
+    ),
+    "query value": (
+        "GET", f"/api/now/table/interaction?sysparm_query=opened_atBETWEEN{IN_URL}", None, 400,
+        f"BETWEEN needs two values joined by @, not '{ESCAPED}'", None,
+    ),
+    "path": (
+        "GET", f"/nothing/{IN_URL}", None, 404, "Not Found", f"/nothing/{ESCAPED} is not a resource of this service",
+    ),
+    "transaction id in a path": (
+        "GET", f"/__stand_in/requests/{IN_URL}", None, 404, "No Record found", f"No request {ESCAPED} in the journal",
+    ),
+    "media type": (
+        "POST", "/api/now/interaction", None, 415, "Unsupported Media Type",
+        f"Content-Type 'application/{ESCAPED}' is not supported; "
+        "use application/json, application/xml or text/xml",
+    ),
+    # A user name holds no control character (seed refuses one), but markup
+    # and letters beyond ASCII, which come back as they were.
+    "user name": (
+        "POST", "/__stand_in/seed", {"users": [{"user_name": "zoë<&>", "password": "pw"}] * 2}, 409, "Conflict",
+        "Nothing was created: user_name zoë<&> is given twice",
+    ),
+}
+
+
+def _xml_text(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode()
+
+
+@pytest.mark.parametrize("method, path, body, status, message, detail", ECHOES.values(), ids=ECHOES.keys())
+def test_a_message_that_echoes_client_input_is_written_in_xml(
+    client, admin_auth, method, path, body, status, message, detail
+):
+    headers = {**admin_auth, "Accept": "application/xml"}
+    # The one POST without a body is the media type's case: its input is the Content-Type.
+    if body is None and method == "POST":
+        headers["Content-Type"] = f"application/{CONTROL}"
+    response = client.open(path, method=method, json=body, headers=headers)
+    written_detail = b"<detail/>" if detail is None else b"<detail>" + _xml_text(detail) + b"</detail>"
+    assert (response.status_code, response.data) == (
+        status,
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<response><error><message>' + _xml_text(message)
+        + b"</message>" + written_detail + b"</error><status>failure</status></response>",
+    )

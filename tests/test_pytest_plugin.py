@@ -3,8 +3,8 @@ a folder of its own), and `python -m pytest` run from the root of a project
 that has its own package named `app`.
 
 The project's tests (tests/plugin_project) hold the README's example as
-printed, and check the helpers, the reset between tests, and that neither
-side imports the other's `app`.
+printed (the code under test is in it), and check the helpers, the reset
+between tests, and that neither side imports the other's `app`.
 """
 import os
 import shutil
@@ -18,7 +18,7 @@ from gunicorn_server import Gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = Path(__file__).resolve().parent / "plugin_project"
-README_EXAMPLE_START = "```python\ndef test_my_integration_retries_a_failed_close(stand_in):"
+README_EXAMPLE = "def test_close_tries_again_after_a_503(stand_in):"
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +39,17 @@ def installed(tmp_path_factory):
 
 
 def readme_example():
+    """The README's ```python block that holds the example test."""
     text = (ROOT / "README.md").read_text()
-    start = text.index(README_EXAMPLE_START) + len("```python\n")
-    return text[start : text.index("```", start)]
+    test = text.index(README_EXAMPLE)
+    start = text.rindex("```python\n", 0, test) + len("```python\n")
+    return text[start : text.index("```", test)]
 
 
 def run_user_tests(installed, tmp_path, *options, **environment):
     project = tmp_path / "project"
     shutil.copytree(PROJECT, project)
-    (project / "tests" / "test_readme.py").write_text("import my_integration\n\n\n" + readme_example())
+    (project / "tests" / "test_readme.py").write_text(readme_example())
     env = {name: value for name, value in os.environ.items() if not name.startswith(("PYTHON", "STAND_IN"))}
     env.update(PYTHONPATH=str(installed), **environment)
     return subprocess.run(

@@ -172,11 +172,21 @@ def test_filters_paging_count_and_clear(client, admin_auth, runner):
         ({"status": "ok"}, "status: Not a valid integer."),
         ({"path": "("}, "path: Not a valid regular expression: missing ), unterminated subpattern at position 0."),
         ({"colour": "red"}, "colour: Unknown parameter."),
+        ({"user": "a\x00b"}, "user: Must not contain control characters."),
+        ({"method": "GE\x00T"}, "method: Must not contain control characters."),
+        ({"since": "2026-01-01\x00"}, "since: Must not contain control characters."),
     ],
 )
 def test_bad_filters_are_a_400_naming_them(client, admin_auth, query, message):
     response = client.get("/__stand_in/requests", query_string=query, headers=admin_auth)
     assert (response.status_code, response.json) == (400, failure(message))
+
+
+def test_a_path_with_a_control_character_is_journaled_whole_and_found_as_the_log_writes_it(client, admin_auth, caplog):
+    assert client.get("/api/now/table/sys_user%00%01", headers=admin_auth).status_code == 400
+    assert "could not write the journal entry" not in caplog.text
+    listed = client.get("/__stand_in/requests", query_string={"path": r"sys_user\\x00\\x01$"}, headers=admin_auth)
+    assert [(entry["path"], entry["status"]) for entry in listed.json["result"]] == [("/api/now/table/sys_user\x00\x01", 400)]
 
 
 def test_an_unknown_transaction_is_a_404(client, admin_auth):
@@ -427,6 +437,7 @@ def test_wait_polls_every_50_ms_until_its_timeout(client, admin_auth, monkeypatc
         ({"count": 0}, "count: Must be greater than or equal to 1."),
         ({"match": {"colour": "red"}}, "match.colour: Unknown field."),
         ({"match": {"status": "201"}}, "match.status: Not a valid integer."),
+        ({"match": {"user": "a\x00b"}}, "match.user: Must not contain control characters."),
     ],
 )
 def test_wait_refuses_a_bad_body(client, admin_auth, body, message):

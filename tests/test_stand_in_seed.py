@@ -139,6 +139,10 @@ def test_the_documents_of_a_seeded_interaction_are_written_by_its_user_at_its_ti
         ({"interactions": [{"channel": CHANNEL, "sys_id": "x"}]}, "interactions.0.sys_id: Must be 32 hex digits."),
         ({"interactions": [{"channel": CHANNEL, "context": []}]}, "interactions.0.context: Not a valid mapping type."),
         ({"groups": []}, "groups: Unknown field."),
+        ({"interactions": [{"channel": CHANNEL, "number": "IMS\x00"}]}, "interactions.0.number: Must not contain control characters."),
+        ({"interactions": [{"channel": "a\x00b"}]}, "interactions.0.channel: Must not contain control characters."),
+        ({"interactions": [{"channel": CHANNEL, "opened_for": "a\x00b"}]}, "interactions.0.opened_for: Must not contain control characters."),
+        ({"interactions": [{"channel": CHANNEL, "short_description": "a\x1bb"}]}, "interactions.0.short_description: Must not contain control characters."),
     ],
 )
 def test_an_invalid_seed_is_a_400_naming_the_field(client, admin_auth, body, message):

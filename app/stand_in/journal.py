@@ -22,6 +22,7 @@ from .. import negotiation
 from ..auth import checked_user
 from ..db import close_connection, compiled_for_journal, param
 from ..models import StandInRequest
+from ..serialization import printable
 from . import scope
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ SCHEMED_HEADERS = frozenset(("authorization", "proxy-authorization"))
 # As werkzeug and this module spell them.
 SECRET_NAMES = frozenset(("Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"))
 _writes = 0
+_TRANSACTION_ID = re.compile("[0-9a-f]{16}")
 
 
 def mask(name, value):
@@ -205,7 +207,9 @@ def _write(response):
         transaction_id=entry["transaction_id"],
         received_at=entry["received_at"],
         method=entry["method"][:16],
-        path=entry["path"],
+        # The column the filters search: PostgreSQL refuses a NUL in it, so
+        # it holds the path as the log line does; the entry keeps it whole.
+        path=printable(entry["path"]),
         status=status,
         user_name=user_name,
         response_format=context.get("response_format") or negotiation.response_format(environ.get("HTTP_ACCEPT")),
@@ -270,6 +274,10 @@ def page(match, since, offset, limit):
 
 
 def find(transaction_id):
+    # Ids are 16 hex digits (transactions.begin): anything else is in no
+    # entry, and PostgreSQL refuses a NUL in a query.
+    if not _TRANSACTION_ID.fullmatch(transaction_id):
+        return None
     row = _newest().select(StandInRequest.entry).where(StandInRequest.transaction_id == transaction_id).tuples().first()
     return orjson.loads(row[0]) if row else None
 

@@ -13,6 +13,7 @@ SYS_ID = re.compile(r"^[0-9a-f]{32}$")
 # Below gunicorn's 30 s worker timeout, which would kill a worker waiting longer.
 MAX_WAIT_MS = 25_000
 EFFECT_TYPES = ("error", "delay", "drop")
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f]")
 
 
 class Pattern(fields.String):
@@ -29,7 +30,20 @@ class Pattern(fields.String):
         return text
 
 
-class Method(fields.String):
+class Plain(fields.String):
+    """Text without control characters: none belongs in a name, a method or
+    a column, and PostgreSQL refuses a NUL in a query."""
+
+    default_error_messages = {"control": "Must not contain control characters."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if CONTROL_CHARACTERS.search(text):
+            raise self.make_error("control")
+        return text
+
+
+class Method(Plain):
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).upper()
 
@@ -43,7 +57,7 @@ class MatchSchema(Strict):
     method = Method(validate=validate.Length(1, 16))
     path = Pattern()
     format = fields.String(validate=validate.OneOf(("json", "xml")))
-    user = fields.String(validate=validate.Length(1, 40))
+    user = Plain(validate=validate.Length(1, 40))
 
 
 class JournalMatchSchema(MatchSchema):
@@ -136,7 +150,7 @@ class SeedUserSchema(Strict):
 # Made at import, like _status.
 # pragma: no mutate start
 def _reference(**kwargs):
-    return fields.String(validate=validate.Length(max=32), **kwargs)
+    return Plain(validate=validate.Length(max=32), **kwargs)
 # pragma: no mutate end
 
 
@@ -147,11 +161,11 @@ class SeedInteractionSchema(Strict):
     """An interaction as the Table API writes it, with its two maps."""
 
     sys_id = fields.String(validate=validate.Regexp(r"^[0-9a-f]{32}$", error="Must be 32 hex digits."))
-    number = fields.String(validate=validate.Length(1, 40))
+    number = Plain(validate=validate.Length(1, 40))
     state = fields.String(validate=validate.OneOf(tuple(interactions.STATE_LABELS)))
-    channel = fields.String(required=True, validate=validate.Length(1, 32))
+    channel = Plain(required=True, validate=validate.Length(1, 32))
     queue = _reference()
-    short_description = fields.String(validate=validate.Length(max=160))
+    short_description = Plain(validate=validate.Length(max=160))
     opened_by = _reference()
     opened_for = _reference()
     assigned_to = _reference()

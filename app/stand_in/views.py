@@ -66,6 +66,8 @@ def list_requests():
             raise APIError(400, f"{name}: Must be a whole number.")
         paging[name] = int(value)
     since = args.pop("since", None)
+    if since is not None and schemas.CONTROL_CHARACTERS.search(since):
+        raise APIError(400, "since: Must not contain control characters.")
     if "status" in args:
         if not args["status"].isdigit():
             raise APIError(400, "status: Not a valid integer.")
