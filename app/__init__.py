@@ -4,7 +4,7 @@ import sys
 
 from flask import Flask
 
-from . import cli, db, errors, health, interactions, openapi, soap, stand_in, table, transactions, users
+from . import attachments, batch, cli, db, errors, health, interactions, openapi, soap, stand_in, stats, table, transactions, users
 from .config import from_environment
 from .models import MODELS, SysUser, seed_counters
 from .records import catalog, counts, declarations, numbers
@@ -55,6 +55,9 @@ def create_app(config=None):
     stand_in.init_app(app)
     app.register_blueprint(interactions.bp)
     table.init_app(app)
+    app.register_blueprint(attachments.bp)
+    app.register_blueprint(batch.bp)
+    app.register_blueprint(stats.bp)
     app.register_blueprint(soap.bp)
     app.register_blueprint(health.bp)
     openapi.init_app(app)

@@ -36,6 +36,9 @@ def from_environment():
         "JOURNAL_BODY_LIMIT": int(os.environ.get("JOURNAL_BODY_LIMIT", "65536")),
         # Tables of the user's own (TABLES.md §3), declared at every start.
         "TABLES_FILE": os.environ.get("TABLES_FILE") or None,
+        # The largest attachment taken (app/attachments); API bodies' 10 MiB
+        # limit does not apply to files.
+        "ATTACHMENT_MAX_BYTES": int(os.environ.get("ATTACHMENT_MAX_BYTES", str(64 * MiB))),
         # A seed document (see /__stand_in/seed) applied when the database is new.
         "SEED_FILE": os.environ.get("SEED_FILE") or None,
     }

@@ -5,6 +5,7 @@ from peewee import (
     SQL,
     AutoField,
     BigIntegerField,
+    BlobField,
     BooleanField,
     CharField,
     DateTimeField,
@@ -117,6 +118,37 @@ class LiveGroupProfile(SysRecord):
         table_name = CHANNEL_METADATA_TABLE
 
 
+class SysAttachment(SysRecord):
+    """A file attached to a record of any table, as ServiceNow's
+    sys_attachment: its metadata; the bytes are in sys_attachment_doc."""
+
+    file_name = CharField(max_length=255)
+    content_type = CharField(max_length=255)
+    size_bytes = BigIntegerField()
+    table_name = CharField(max_length=80)
+    table_sys_id = CharField(max_length=32)
+    # SHA-256 of the bytes, hex.
+    hash = CharField(max_length=64)
+
+    class Meta:
+        indexes = ((("table_name", "table_sys_id"), False),)
+
+
+class SysAttachmentDoc(Model):
+    """One chunk of an attachment's bytes (ServiceNow's sys_attachment_doc),
+    so a file is written and read a chunk at a time, never whole."""
+
+    sys_id = CharField(max_length=32, primary_key=True)
+    sys_attachment = CharField(max_length=32)
+    position = IntegerField()
+    data = BlobField()
+
+    class Meta:
+        database = database
+        legacy_table_names = False
+        indexes = ((("sys_attachment", "position"), True),)
+
+
 class SysTableCount(Model):
     """How many rows a table holds, kept by triggers (records/counts.py), so
     that counting a whole table reads one row instead of scanning it."""
@@ -204,6 +236,8 @@ MODELS = (
     Interaction,
     InteractionJsonBlob,
     LiveGroupProfile,
+    SysAttachment,
+    SysAttachmentDoc,
     StandInState,
     SysDeclaredTable,
     StandInFaultRule,

@@ -20,6 +20,9 @@ from .interactions.schemas import (
 )
 from .records import catalog
 from .serialization import CONTENT_TYPES, JSON
+from .attachments import openapi as attachments_openapi
+from .batch import openapi as batch_openapi
+from .stats import openapi as stats_openapi
 from .table import openapi as table_openapi
 
 PATH = "/api/now/doc/openapi.json"
@@ -122,6 +125,8 @@ def build():
             operations={"post": _operation("Close an interaction", "200", "Closed", parameters=[interaction_id])},
         )
     table_openapi.add_to(spec, _TRANSACTION_HEADER, _ERRORS)
+    for api in (attachments_openapi, batch_openapi, stats_openapi):
+        api.add_to(spec, _TRANSACTION_HEADER, _ERRORS)
     spec.path(
         PATH,
         operations={

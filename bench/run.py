@@ -30,6 +30,7 @@ ROOT = os.path.dirname(BENCH)
 sys.path[:0] = [ROOT, BENCH]
 
 import loadgen  # noqa: E402
+import more_apis  # noqa: E402
 import prefill  # noqa: E402
 from app.models import ADMIN_SYS_ID  # noqa: E402
 
@@ -350,14 +351,16 @@ class Bench:
         self.soap_shares = []
         # (target, share) of measure_tables.
         self.table_shares = []
+        self.more_apis = more_apis.Rows()
 
-    def run_load(self, name, table, port, load, count=True):
+    def run_load(self, name, table, port, load, count=True, connections=None):
         """Warm up, then measure; returns the Figures."""
+        connections = connections or self.args.connections
         warmup, load = load.split(self.args.warmup / (self.args.warmup + self.args.duration))
         probe(port, warmup)
         if self.args.warmup > 0:
-            self.served += self.generator.measure(port, warmup, self.args.warmup, self.args.connections)[0]
-        requests, rate, p50, p99, errors = self.generator.measure(port, load, self.args.duration, self.args.connections)
+            self.served += self.generator.measure(port, warmup, self.args.warmup, connections)[0]
+        requests, rate, p50, p99, errors = self.generator.measure(port, load, self.args.duration, connections)
         self.served += requests
         ceiling = self.ceilings[-1].rate if self.ceilings else rate
         figures = Figures(name, table, requests, rate, p50, p99, errors, ceiling)
@@ -525,6 +528,8 @@ class Bench:
                     self.check_memory(service, before)
                 # After the growth check: a list of 10,000 lifts a worker's RSS to its high-water mark.
                 self.check_list_memory(service)
+                if self.args.more_apis:
+                    self.more_apis.measure(self, service, Gunicorn, ROOT, Load)
                 if self.args.json_server:
                     self.measure_json_server()
                 if self.args.prefill:
@@ -618,6 +623,8 @@ class Bench:
             growth, answer = self.list_memory
             lines += ["", f"A list of 10,000 records with display values: {answer:.1f} MB of JSON; "
                       f"worker RSS grew by at most {growth:+.1f} MB over {4 * args.workers} of them."]
+        if self.more_apis.download:
+            lines += self.more_apis.report()
         if self.json_server_note:
             lines += ["", f"json-server: not measured ({self.json_server_note})."]
         if args.prefill:
@@ -658,6 +665,8 @@ class Bench:
         yield from self.table_targets()
         errors = sum(f.errors for f in service)
         yield "no errors", str(errors), errors == 0
+        if self.more_apis.download:
+            yield from self.more_apis.targets()
         if self.args.prefill:
             for name in ("JSON create", "XML create", "close", *TARGET_READS):
                 if len(by_name[name]) > 1:
@@ -733,6 +742,8 @@ def parse_args(argv=None):
     parser.add_argument("--no-tables", dest="tables", action="store_false",
                         help="skip the tables' measurements (incident insert, caller lookup)")  # fmt: skip
     parser.add_argument("--only-tables", action="store_true", help="measure the tables' rows alone")
+    parser.add_argument("--no-more-apis", dest="more_apis", action="store_false",
+                        help="skip the Attachment and Batch APIs' rows (bench/more_apis.py)")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, scripts)")
     return parser.parse_args(argv)
 

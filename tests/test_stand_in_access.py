@@ -127,6 +127,8 @@ def test_reset_empties_interactions_journal_and_faults_and_numbers_from_one(app,
                     "incident": 0,
                     "interaction_related_record": 0,
                     "live_group_profile": 2,
+                    "sys_attachment": 0,
+                    "sys_attachment_doc": 0,
                     "stand_in_fault_rule": 1,
                     "stand_in_request": 2,
                 }

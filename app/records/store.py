@@ -12,7 +12,7 @@ from peewee import IntegrityError
 from ..db import Compiled, database, param
 from ..models import utcnow
 from . import catalog as C
-from . import counts, numbers
+from . import attachments, counts, numbers
 from . import query as Q
 from .errors import InvalidRecord, NotFound, ReadOnlyTable, Refused
 from .values import projection
@@ -166,6 +166,7 @@ def _delete(table, sys_ids, caller, depth=0):
     deleted = 0
     for batch in _batches(sys_ids):
         table.rules.deleting(table, batch, caller)
+        attachments.delete_of(table.name, batch)
         deleted += model.delete().where(model.sys_id.in_(batch)).execute()
         for other, field in C.referencing(table.name):
             column = field.column(other.model)

@@ -183,8 +183,10 @@ def _write(response):
     if fault is not None and fault.dropped:
         status = fault.status_before_cut
     request_body, request_cut = _request_body(req, limit)
-    # No route of the emulated APIs streams its answer: get_data() is the whole body.
-    response_body, response_cut = _body(response.get_data(), limit)
+    # A streamed answer (an attachment's file) is not read here, which
+    # would hold it whole: its view keeps its beginning as journal_head.
+    answer = getattr(response, "journal_head", b"") if response.is_streamed else response.get_data()
+    response_body, response_cut = _body(answer, limit)
     entry = {
         "transaction_id": context.transaction_id,
         "received_at": _timestamp(time.time() - elapsed),

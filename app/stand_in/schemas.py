@@ -1,9 +1,11 @@
 """What the test-support routes accept: fault rules, journal matchers, a
 wait, a reset, a seed. Each invalid body is a 400 naming the field."""
+import base64
+import binascii
 import re
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
-from peewee import BooleanField, CharField, DateTimeField, IntegerField, TextField
+from peewee import BlobField, BooleanField, CharField, DateTimeField, IntegerField, TextField
 
 from ..errors import APIError
 from ..records import interactions
@@ -201,7 +203,19 @@ def _snapshot_field(field):
         return fields.String(validate=validate.Length(max=field.max_length), **options)
     if isinstance(field, TextField):
         return fields.String(**options)
+    if isinstance(field, BlobField):
+        return Base64(**options)
     raise TypeError(f"no snapshot field for {field!r}")
+
+
+class Base64(fields.String):
+    default_error_messages = {"base64": "Not valid base64."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return base64.b64decode(super()._deserialize(value, attr, data, **kwargs), validate=True)
+        except (binascii.Error, ValueError):
+            raise self.make_error("base64") from None
 
 
 def row_schema(model):

@@ -8,6 +8,7 @@ The tables are the catalog's: every one is emptied by a reset, seeded,
 snapshotted and restored alike, but sys_user, whose users stay (and go only
 with a reset of scope `all`).
 """
+import base64
 import os
 import random
 import time
@@ -30,6 +31,8 @@ from ..models import (
     Interaction,
     StandInFaultRule,
     StandInRequest,
+    SysAttachment,
+    SysAttachmentDoc,
     SysUser,
     utcnow,
 )
@@ -41,6 +44,10 @@ from . import faults, schemas
 SNAPSHOT_FORMAT = 1
 # Test support's own tables a reset empties beside the records.
 _OWN = (StandInFaultRule, StandInRequest)
+# Attachments, of records of any table: no table of the catalog, but
+# records a reset empties and a snapshot holds (optional: those made before
+# attachments have none).
+ATTACHMENTS = (SysAttachment, SysAttachmentDoc)
 
 
 def record_tables():
@@ -93,7 +100,7 @@ def _reset(scope):
         if table.number is not None:
             numbers.restart(table.name, table.number)
         deleted[table.name] = table.model.delete().execute()
-    for model in _OWN:
+    for model in (*ATTACHMENTS, *_OWN):
         deleted[model._meta.table_name] = model.delete().execute()
     if scope == "all":
         deleted[SysUser._meta.table_name] = SysUser.delete().where(SysUser.user_name != users.ADMIN).execute()
@@ -241,6 +248,9 @@ def seed_file(path):
 
 
 def _plain(value):
+    if isinstance(value, (bytes, memoryview)):
+        # An attachment's bytes.
+        return base64.b64encode(value).decode("ascii")
     return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value
 
 
@@ -258,7 +268,7 @@ def snapshot():
     return {
         "format": SNAPSHOT_FORMAT,
         "users": _rows(SysUser, user_columns, SysUser.user_name),
-        "tables": {table.name: _rows(table.model) for table in tables},
+        "tables": {model._meta.table_name: _rows(model) for model in (*(table.model for table in tables), *ATTACHMENTS)},
         "declarations": [table.declaration for table in tables if not table.builtin],
     }
 
@@ -276,7 +286,7 @@ def restore(document):
             except (InvalidDeclaration, DeclarationConflict) as error:
                 raise APIError(400, "Invalid snapshot: nothing was changed", f"declarations: {error}") from None
         tables = record_tables()
-        known = {table.name for table in tables}
+        known = {table.name for table in tables} | {model._meta.table_name for model in ATTACHMENTS}
         unknown = sorted(set(document["tables"]) - known)
         if unknown:
             raise APIError(400, f"tables.{unknown[0]}: No such table.")
@@ -291,6 +301,14 @@ def restore(document):
                 for row in rows:
                     numbers.move_past(table.name, table.number, row.get(table.number.field))
             restored[table.name] = len(rows)
+        for model in ATTACHMENTS:
+            rows = _loaded_rows(model, f"tables.{model._meta.table_name}.", document["tables"].get(model._meta.table_name, []))
+            model.delete().execute()
+            # An attachment's chunks one at a time: each is up to a MiB.
+            size = 1 if model is SysAttachmentDoc else 500
+            for start in range(0, len(rows), size):
+                model.insert_many(rows[start : start + size]).execute()
+            restored[model._meta.table_name] = len(rows)
         return restored
 
     try:
@@ -304,7 +322,11 @@ def restore(document):
 
 
 def _loaded(table, rows):
+    return _loaded_rows(table.model, f"tables.{table.name}.", rows)
+
+
+def _loaded_rows(model, prefix, rows):
     try:
-        return schemas.load_rows(table.model, rows)
+        return schemas.load_rows(model, rows)
     except ValidationError as error:
-        raise APIError(400, schemas.describe(error.messages, f"tables.{table.name}.")) from None
+        raise APIError(400, schemas.describe(error.messages, prefix)) from None
