@@ -10,8 +10,30 @@ from .models import MODELS, SysUser, seed_counters
 from .records import catalog, counts, declarations, numbers
 
 
+class Service(Flask):
+    """Flask, remembering which functions are plain ones: Flask asks inspect
+    whether the view and each hook is a coroutine function on every request
+    (flask-httpauth asks three times more), an answer that never changes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._synchronous = set()
+
+    def ensure_sync(self, func):
+        try:
+            if func in self._synchronous:
+                return func
+        except TypeError:  # a callable that cannot be hashed: asked each time
+            return super().ensure_sync(func)
+        synchronous = super().ensure_sync(func)
+        # Bounded: bound methods are made anew on each call, equal but many.
+        if synchronous is func and len(self._synchronous) < 1024:
+            self._synchronous.add(func)
+        return synchronous
+
+
 def create_app(config=None):
-    app = Flask(__name__)
+    app = Service(__name__)
     app.config.from_mapping(from_environment())
     if config:
         app.config.update(config)

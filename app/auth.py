@@ -85,16 +85,18 @@ def _could_be_user_name(user_name):
 
 @auth.verify_password
 def verify_password(user_name, password):
+    # The proxy resolved once: each read through it costs eight times the read.
+    context = g._get_current_object()
     # The fault check (app/stand_in) may have verified them already in this request.
-    checked = g.get("_checked_credentials")
+    checked = context.get("_checked_credentials")
     if checked is not None and checked[0] == user_name and checked[1] == password:
         return checked[2]
-    user = _verify(user_name, password)
-    g._checked_credentials = (user_name, password, user)
+    user = _verify(context, user_name, password)
+    context._checked_credentials = (user_name, password, user)
     return user
 
 
-def _verify(user_name, password):
+def _verify(context, user_name, password):
     if not _could_be_user_name(user_name):
         return None
     row = _find_user().execute(user_name=user_name).fetchone()
@@ -102,7 +104,7 @@ def _verify(user_name, password):
         _spend_a_hash_check(password)
         return None
     sys_id, password_hash, active, admin, fault_rules, generation = row
-    g.fault_state = (fault_rules or 0, generation or 0)
+    context.fault_state = (fault_rules or 0, generation or 0)
     digest = _digest(password)
     remembered = _verified.get(user_name)
     if remembered is not None and remembered[0] == password_hash and hmac.compare_digest(remembered[1], digest):

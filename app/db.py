@@ -269,12 +269,30 @@ def add_missing_columns(model):
         model._schema.create_indexes(safe=True)
 
 
+def atomic():
+    """A transaction (or savepoint) on the database in use. peewee's proxy
+    has an atomic() of its own that sends every step of the transaction
+    back through the proxy: on the database itself a create's transaction
+    costs about 48,000 instructions less."""
+    return database.obj.atomic()
+
+
 def close_connection(exc=None):
     """Hands the request's connection back to the pool. The journal's SQLite
-    connection stays with its thread: every request writes an entry, and a
-    checkout and return each time cost a fifth of that write."""
+    connection stays with the main thread, which serves every request of a
+    sync worker: every request writes an entry, and a checkout and return
+    each time cost a fifth of that write. Any other thread hands it back
+    too: a server may start a thread per request (werkzeug's, which the
+    pytest plugin runs), and a connection kept by a thread that has ended
+    never returns to the pool, which after 32 of them refused every entry."""
     if database.obj is not None and not database.is_closed():
         database.close()
+    if threading.current_thread() is not threading.main_thread() and not _closed(journal_database):
+        journal_database.close()
+
+
+def _closed(proxy):
+    return proxy.obj is None or proxy.is_closed()
 
 
 def close_all_connections():

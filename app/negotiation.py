@@ -113,6 +113,9 @@ def negotiate():
     """Before a route of the REST APIs: the response format (406 when none
     is acceptable) and the body's size, refused before it is read, also on
     routes that ignore the body."""
-    g.response_format = require_response_format(request.headers.get("Accept"))
-    if (request.content_length or 0) > request.max_content_length:
+    req = request._get_current_object()
+    g.response_format = require_response_format(req.headers.get("Accept"))
+    # A request without a body (most reads) need not look up the limit.
+    length = req.content_length
+    if length and length > req.max_content_length:
         raise RequestEntityTooLarge()

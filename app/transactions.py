@@ -19,25 +19,33 @@ STANDARD_HEADERS = {
 }
 
 
+# Each hook resolves Flask's proxies once: every attribute read through one
+# costs about eight times the read itself.
+
+
 def begin():
-    g.transaction_id = os.urandom(8).hex()
-    g.started = time.perf_counter()
+    context = g._get_current_object()
+    context.transaction_id = os.urandom(8).hex()
+    context.started = time.perf_counter()
 
 
 def finish(response):
-    response.headers.update(STANDARD_HEADERS)
-    response.headers["X-Transaction-ID"] = g.transaction_id
+    context = g._get_current_object()
+    headers = response.headers
+    headers.update(STANDARD_HEADERS)
+    headers["X-Transaction-ID"] = context.transaction_id
     if log.isEnabledFor(logging.INFO):
+        req = request._get_current_object()
         user = current_user()
         log.info(
             "%s %s %s user=%s %.1fms txn=%s",
-            request.method,
+            req.method,
             # A %0A in the URL must not start a forged log line.
-            printable(request.path),
+            printable(req.path),
             response.status_code,
             user.user_name if user else "-",
-            (time.perf_counter() - g.started) * 1000,
-            g.transaction_id,
+            (time.perf_counter() - context.started) * 1000,
+            context.transaction_id,
         )
     return response
 

@@ -3,14 +3,18 @@
 In one run, on one gunicorn configuration, it measures the ceiling (a bare
 WSGI app answering a fixed 201) and the service's JSON create, XML create and
 close, and gives each as a share of that ceiling, so the ratios hold on a busy
-machine where the absolute figures do not. Optionally it measures json-server
+machine where the absolute figures do not. WireMock serving the create answer
+as a templated stub is a second peer; optionally it measures json-server
 0.17.4 posting the same body, and repeats the service's measurements after
-prefilling the table. It prints a Markdown report ready to paste.
+prefilling the table. Beside the ratios it prints the instructions each path
+costs (bench/instructions.py, callgrind), a figure the machine's load does not
+move. It prints a Markdown report ready to paste.
 """
 import argparse
 import base64
 import datetime
 import http.client
+import json
 import os
 import platform
 import re
@@ -29,10 +33,11 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 sys.path[:0] = [ROOT, BENCH]
 
+import instructions  # noqa: E402
 import loadgen  # noqa: E402
 import more_apis  # noqa: E402
 import prefill  # noqa: E402
-from app.models import ADMIN_SYS_ID  # noqa: E402
+from app.models import ADMIN_SYS_ID, CHANNEL_METADATA_TABLE, CONTEXT_TABLE  # noqa: E402
 
 CHANNEL = prefill.CHANNEL
 QUEUE = prefill.QUEUE
@@ -46,6 +51,7 @@ XML_BODY = (
 CREATE_PATH = "/api/now/interaction"
 SOAP_PATH = "/interaction.do?SOAP"
 JSON_SERVER_VERSION = "0.17.4"
+WIREMOCK_VERSION = "3.13.2"
 
 # The bars of the performance issue.
 TARGET_JSON_RATIO = 0.40
@@ -60,8 +66,9 @@ TARGET_SOAP_OF_REST = 0.80
 TARGET_INCIDENT_OF_INTERACTION = 0.90
 TARGET_LOOKUP_MANY_OF_FEW = 0.90
 LOOKUP_USERS = (10, 100_000)
+TARGET_OVER_WIREMOCK = 1.0
 # The Table API's reads, each as a share of the ceiling.
-TARGET_READS = {"Table GET by sys_id": 0.45, "Table list number=…": 0.40, "Table list of 100 (PySNC page)": 0.10}
+TARGET_READS = {"Table GET by sys_id": 0.45, "Table list number=…": 0.40, "Table list of 100 (PySNC page)": 0.12}
 # What PySNC sends with every list: display values and values, no links, no Link header, pages of 100.
 PYSNC_PARAMETERS = (
     "sysparm_display_value=all&sysparm_exclude_reference_link=true"
@@ -230,6 +237,72 @@ class JsonServer:
         self._kill(self.process)
 
 
+class WireMock:
+    """WireMock's standalone jar (from the npm package `wiremock`, fetched
+    with `npm pack`) on a loopback port, answering the create as a templated
+    stub: the service's answer with random ids and the request's channel and
+    queue, its request journal on (bounded as the service's, 1000)."""
+
+    @classmethod
+    def start(cls, folder):
+        java, npm = shutil.which("java"), shutil.which("npm")
+        if java is None or npm is None:
+            return None, "java and npm are needed" + (" (no java)" if java is None else " (no npm)")
+        home = os.path.join(folder, "wiremock")
+        os.makedirs(os.path.join(home, "mappings"))
+        fetched = subprocess.run(
+            [npm, "pack", "--silent", f"wiremock@{WIREMOCK_VERSION}"], cwd=home, capture_output=True, text=True
+        )
+        if fetched.returncode != 0:
+            return None, f"npm pack wiremock@{WIREMOCK_VERSION} failed: {fetched.stderr.strip()[-200:]}"
+        subprocess.run(["tar", "-xzf", fetched.stdout.strip().splitlines()[-1]], cwd=home, check=True)
+        jar = os.path.join(home, "package", "build", f"wiremock-standalone-{WIREMOCK_VERSION}.jar")
+        with open(os.path.join(home, "mappings", "create.json"), "w") as f:
+            f.write(_wiremock_stub())
+        port = free_port()
+        command = [
+            java, "-jar", jar, "--port", str(port), "--bind-address", "127.0.0.1", "--root-dir", home,
+            "--disable-banner", "--max-request-journal-entries", "1000",
+            # A length, as the service sends: bench/loadgen.py reads no chunks.
+            "--use-chunked-encoding", "never",
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            wait_for_port(port, process, seconds=120)
+        except RuntimeError as error:
+            JsonServer._kill(process)
+            detail = process.stderr.read().decode(errors="replace").strip().splitlines()[-1:] or [str(error)]
+            return None, f"WireMock did not start: {detail[0]}"
+        server = cls()
+        server.port, server.process = port, process
+        return server, None
+
+    def stop(self):
+        JsonServer._kill(self.process)
+
+
+def _wiremock_stub():
+    hex32 = "{{randomValue length=32 type='HEXADECIMAL' lowercase=true}}"
+    body = (
+        '{"result":{"channel":"{{jsonPath request.body \'$.channel\'}}","context":{"present":true},'
+        '"queue":"{{jsonPath request.body \'$.queue\'}}","state":"queued",'
+        '"number":"IMS{{randomInt lower=1000000 upper=9999999}}",'
+        f'"contextDocument":"{hex32}","contextTable":"{CONTEXT_TABLE}",'
+        f'"channelMetadataDocument":"{hex32}","channelMetadataTable":"{CHANNEL_METADATA_TABLE}",'
+        f'"channel_metadata":{{"present":true}},"sys_id":"{hex32}",'
+        '"assigned_to":"","closed_by":"","opened_for":""}}'
+    )
+    return json.dumps({
+        "request": {"method": "POST", "url": CREATE_PATH},
+        "response": {
+            "status": 201,
+            "headers": {"Content-Type": "application/json;charset=UTF-8"},
+            "body": body,
+            "transformers": ["response-template"],
+        },
+    })
+
+
 class Wrk:
     name = "wrk"
 
@@ -346,6 +419,10 @@ class Bench:
         self.memory = None
         self.list_memory = None
         self.json_server_note = None
+        self.wiremock_note = None
+        # {path: instructions per request}, or why there are none.
+        self.instructions = None
+        self.instructions_note = None
         self.journal = None
         # (target, SOAP rate ÷ REST rate) of measure_soap.
         self.soap_shares = []
@@ -530,6 +607,8 @@ class Bench:
                 self.check_list_memory(service)
                 if self.args.more_apis:
                     self.more_apis.measure(self, service, Gunicorn, ROOT, Load)
+                if self.args.wiremock:
+                    self.measure_wiremock()
                 if self.args.json_server:
                     self.measure_json_server()
                 if self.args.prefill:
@@ -544,7 +623,29 @@ class Bench:
             ceiling.stop()
             if not self.args.keep:
                 shutil.rmtree(self.folder, ignore_errors=True)
+        # Last, with no server running: callgrind takes both cores for minutes.
+        if self.args.instructions:
+            self.count_instructions()
         print(self.report(started, load_at_start))
+
+    def count_instructions(self):
+        # 50 first, as the issue's counts: Python 3.11 specializes its
+        # bytecode as it runs, and caches fill (2 first counted 20 % more).
+        few = 50
+        many = few + self.args.instructions
+        print(f"  counting instructions per request (callgrind, requests {few + 1} to {many}) ...", file=sys.stderr, flush=True)
+        try:
+            self.instructions = instructions.count(few=few, many=many)
+        except RuntimeError as error:
+            self.instructions_note = f"callgrind failed: {error}"
+            return
+        if self.instructions is None:
+            self.instructions_note = "valgrind is not installed (apt-get install valgrind)"
+            return
+        self.instructions_note = (
+            f"instructions per request: callgrind, in one process through Flask's test client on SQLite, "
+            f"requests {few + 1} to {many} of each path (bench/instructions.py)"
+        )
 
     def measure_journal(self):
         """JSON create on two new services alike but for the request journal:
@@ -568,6 +669,18 @@ class Bench:
                 server.stop()
         self.journal = {key: sum(f.rate for f in figures) / len(figures) for key, figures in rates.items()}
         self.journal["figures"] = rates
+
+    def measure_wiremock(self):
+        server, why_not = WireMock.start(self.folder)
+        if server is None:
+            self.wiremock_note = why_not
+            print(f"  WireMock skipped: {why_not}", file=sys.stderr)
+            return
+        try:
+            headers = {"Content-Type": "application/json", "Accept": "application/json"}
+            self.run_load(f"WireMock {WIREMOCK_VERSION} create", "empty", server.port, self.json_create(CREATE_PATH, headers))
+        finally:
+            server.stop()
 
     def measure_json_server(self):
         server, why_not = JsonServer.start(self.folder)
@@ -597,13 +710,17 @@ class Bench:
             "- ceiling: a bare WSGI app reading the body and answering a fixed 201 (bench/ceiling.py), "
             "measured at the start of each phase (empty table, prefilled table); each ratio is to the "
             "ceiling of its phase, so that it holds while the machine's load drifts",
+            f"- {self.instructions_note}" if self.instructions_note else "- instructions per request: not counted",
             "",
-            "| measurement | interactions stored | req/s | p50 ms | p99 ms | errors | × ceiling |",
-            "|---|---|---:|---:|---:|---:|---:|",
+            "| measurement | interactions stored | req/s | p50 ms | p99 ms | errors | × ceiling | instructions per request |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
+        counts = self.instructions or {}
         for f in sorted([*self.ceilings, *self.figures], key=lambda f: f.table != "empty"):
+            count = counts.get(f.name) if f.table == "empty" else None
+            count = f"{count:,.0f}" if count is not None else ""
             lines.append(
-                f"| {f.name} | {f.table} | {f.rate:.0f} | {f.p50_ms:.2f} | {f.p99_ms:.2f} | {f.errors} | {f.ratio:.2f} |"
+                f"| {f.name} | {f.table} | {f.rate:.0f} | {f.p50_ms:.2f} | {f.p99_ms:.2f} | {f.errors} | {f.ratio:.2f} | {count} |"
             )
         if self.journal:
             off = self.journal["off"]
@@ -625,6 +742,8 @@ class Bench:
                       f"worker RSS grew by at most {growth:+.1f} MB over {4 * args.workers} of them."]
         if self.more_apis.download:
             lines += self.more_apis.report()
+        if self.wiremock_note:
+            lines += ["", f"WireMock: not measured ({self.wiremock_note})."]
         if self.json_server_note:
             lines += ["", f"json-server: not measured ({self.json_server_note})."]
         if args.prefill:
@@ -650,10 +769,17 @@ class Bench:
         for name in (n for n in by_name if n.startswith("json-server")):
             times = json_create.rate / by_name[name][0].rate
             yield f"JSON create ≥ {TARGET_OVER_JSON_SERVER:g} × {name}", f"{times:.1f} ×", times >= TARGET_OVER_JSON_SERVER
+        for name in (n for n in by_name if n.startswith("WireMock")):
+            times = json_create.rate / by_name[name][0].rate
+            yield f"JSON create ≥ {TARGET_OVER_WIREMOCK:g} × {name}", f"{times:.2f} ×", times >= TARGET_OVER_WIREMOCK
         for name, target in TARGET_READS.items():
             ratio = by_name[name][0].ratio
             yield f"{name} ≥ {target:.2f} × ceiling", f"{ratio:.2f}", ratio >= target
-        service = [f for f in self.figures if not f.name.startswith("json-server")]
+        for name, target in instructions.TARGETS.items():
+            if self.instructions:
+                count = self.instructions[name]
+                yield f"{name} ≤ {target / 1e6:g}M instructions per request", f"{count / 1e6:.2f}M", count <= target
+        service = [f for f in self.figures if not f.name.startswith(("json-server", "WireMock"))]
         worst = max(service, key=lambda f: f.p99_ms)
         yield (
             f"p99 ≤ {TARGET_P99_MS:g} ms at {self.args.connections} connections",
@@ -736,6 +862,10 @@ def parse_args(argv=None):
     parser.add_argument("--prefill", type=int, default=0, metavar="N", help="then store N interactions and measure again")
     parser.add_argument("--requests", type=int, default=100_000, help="requests the memory check spans; 0 skips it (100000)")
     parser.add_argument("--json-server", action="store_true", help=f"also measure json-server {JSON_SERVER_VERSION} (npx)")
+    parser.add_argument("--no-wiremock", dest="wiremock", action="store_false",
+                        help=f"skip WireMock {WIREMOCK_VERSION} (npm pack, java), the second peer")  # fmt: skip
+    parser.add_argument("--instructions", type=int, default=100, metavar="N",
+                        help="count instructions per request over N requests after 50; 0 skips (100)")  # fmt: skip
     parser.add_argument("--generator", choices=("auto", "wrk", "own"), default="auto", help="wrk if installed (auto)")
     parser.add_argument("--no-journal", dest="journal", action="store_false",
                         help="skip the journal's measurement (JSON create with and without it)")  # fmt: skip

@@ -476,3 +476,29 @@ def test_a_journal_of_size_one_keeps_the_newest_request(make_app, admin_auth):
     for n in range(2):
         client.get(f"/nowhere/{n}", headers=admin_auth)
     assert [e["path"] for e in entries(client, admin_auth).json["result"]] == ["/nowhere/1"]
+
+
+def test_a_server_with_a_thread_per_request_journals_every_request(make_app, admin_auth):
+    # werkzeug's threaded server (the pytest plugin's) starts a thread per
+    # connection: each must hand the journal's connection back, or the pool
+    # (32) runs out and entries go missing.
+    from werkzeug.serving import make_server
+    import http.client
+
+    server = make_server("127.0.0.1", 0, make_app(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for _ in range(40):
+            connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+            connection.request("GET", "/nowhere", headers=admin_auth)
+            assert connection.getresponse().status == 404
+            connection.close()
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+        connection.request("GET", "/__stand_in/requests", headers=admin_auth)
+        response = connection.getresponse()
+        assert (response.status, response.getheader("X-Total-Count")) == (200, "40")
+        connection.close()
+    finally:
+        server.shutdown()
+        thread.join()

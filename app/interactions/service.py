@@ -6,7 +6,7 @@ import os
 import orjson
 from peewee import SQL, fn
 
-from ..db import compiled, database, param
+from ..db import atomic, compiled, database, param
 from ..errors import APIError, not_found
 from ..models import (
     CHANNEL_METADATA_TABLE,
@@ -155,7 +155,7 @@ def create(fields, user):
         channel_metadata_document=documents[1][1],
     )
     present = []
-    with database.atomic():
+    with atomic():
         for table, document_id, value in documents:
             if value is None:
                 present.append(document_exists(table, document_id))
@@ -176,7 +176,7 @@ def update(fields, user):
     now = utcnow()
     if not _could_be_sys_id(fields["sys_id"]):
         raise not_found()
-    with database.atomic():
+    with atomic():
         query = Interaction.select().where(Interaction.sys_id == fields["sys_id"])
         if database.for_update:
             # PostgreSQL: a close or update committing meanwhile must wait,
@@ -245,7 +245,7 @@ def close(sys_id, user):
     """Close the interaction; closing a closed one changes nothing (§5)."""
     if not _could_be_sys_id(sys_id):
         raise not_found()
-    with database.atomic():
+    with atomic():
         now = utcnow()
         closing = rules.closing(user, now)
         _close_interaction().execute(

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from peewee import IntegrityError
 
-from ..db import Compiled, database, param
+from ..db import Compiled, atomic, database, param
 from ..models import utcnow
 from . import catalog as C
 from . import attachments, counts, numbers
@@ -98,7 +98,7 @@ def insert(table, values, caller, sys_id=None, number=None):
     values = _references(table, values)
     rules = table.rules
     try:
-        with database.atomic():
+        with atomic():
             row = rules.new_row(table, sys_id, caller, now)
             row.update(rules.changes(table, row, values, caller, now))
             if table.number is not None:
@@ -119,7 +119,7 @@ def update(table, sys_id, values, caller):
     values = _references(table, values)
     model = table.model
     now = utcnow()
-    with database.atomic():
+    with atomic():
         query = model.select().where(model.sys_id == sys_id)
         if database.for_update:
             # PostgreSQL: a write committing meanwhile must wait, not be
@@ -146,14 +146,14 @@ def delete(table, sys_id, caller):
     _writable(table, caller)
     if not could_be_sys_id(sys_id):
         return False
-    with database.atomic():
+    with atomic():
         return _delete(table, [sys_id], caller) == 1
 
 
 def delete_matching(table, query, caller):
     """Delete every record matching `query` (SOAP's deleteMultiple); how many there were."""
     _writable(table, caller)
-    with database.atomic():
+    with atomic():
         return _delete(table, keys(table, query, caller), caller)
 
 

@@ -110,7 +110,14 @@ def _request_body(req, limit):
     part of it."""
     data = getattr(req, "_cached_data", None)
     if data is None:
-        if (req.content_length or 0) > req.max_content_length:
+        length = req.content_length
+        # No length, and a stream the server does not end: werkzeug would
+        # read nothing (a read through werkzeug's own server or the test
+        # client), so neither does the journal.
+        if not length and "wsgi.input_terminated" not in req.environ:
+            return "", False
+        # The limit looked up only where there is a length to hold to it.
+        if length and length > req.max_content_length:
             return "", True
         try:
             data = negotiation.request_body(req)
@@ -157,21 +164,22 @@ def _prune():
 
 def record(response):
     """after_request, the last one: one entry for this request."""
-    if not scope.observed(request.path):
+    # The proxies resolved once: each read through one costs eight times the read.
+    req = request._get_current_object()
+    if not scope.observed(req.path):
         return response
     try:
-        _write(response)
+        _write(req, response)
     except Exception:  # noqa: BLE001 - the journal never fails a request
         log.exception("transaction %s: could not write the journal entry", g.get("transaction_id", "-"))
     return response
 
 
-def _write(response):
+def _write(req, response):
     global _writes
-    req = request._get_current_object()
     environ = req.environ
     context = g._get_current_object()
-    config = current_app.config
+    config = current_app._get_current_object().config
     limit = config["JOURNAL_BODY_LIMIT"]
     elapsed = time.perf_counter() - context.started
     # Whose credentials this request proved, also where no view asked for

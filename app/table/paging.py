@@ -1,25 +1,36 @@
 """The headers of a list answer: X-Total-Count, and Link to its other pages."""
 from urllib.parse import parse_qsl, urlencode
 
+_PAGING = ("sysparm_limit", "sysparm_offset")
 
-def page_url(base_url, query_string, limit, offset):
-    """The request's own URL with sysparm_limit and sysparm_offset set in
-    place, or appended when absent."""
-    wanted = {"sysparm_limit": str(limit), "sysparm_offset": str(offset)}
-    pairs = []
+
+def _pieces(query_string):
+    """The request's query, each parameter URL-encoded once, as (hole, text)
+    pieces: sysparm_limit and sysparm_offset are holes (their name in place
+    of text) where each first stood, or appended when absent; a repeat of
+    either goes."""
+    pieces, placed = [], set()
     for name, value in parse_qsl(query_string, keep_blank_values=True):
-        if name in wanted:
-            if wanted[name] is None:
-                continue  # given twice: set once, where it first stood
-            value, wanted[name] = wanted[name], None
-        pairs.append((name, value))
-    pairs.extend((name, value) for name, value in wanted.items() if value is not None)
-    return f"{base_url}?{urlencode(pairs)}"
+        if name in _PAGING:
+            if name not in placed:
+                placed.add(name)
+                pieces.append((name, None))
+        else:
+            pieces.append((None, urlencode(((name, value),))))
+    pieces.extend((name, None) for name in _PAGING if name not in placed)
+    return pieces
+
+
+def _page_url(base_url, pieces, limit, offset):
+    """The request's own URL with sysparm_limit and sysparm_offset set."""
+    wanted = {"sysparm_limit": limit, "sysparm_offset": offset}
+    return base_url + "?" + "&".join(text if hole is None else f"{hole}={wanted[hole]}" for hole, text in pieces)
 
 
 def link_header(base_url, query_string, limit, offset, total):
     """Link to the first, previous, next and last pages; None when there
-    is nothing to page through."""
+    is nothing to page through. The query is read and encoded once for all
+    four links."""
     if not total or not limit:
         return None
     links = [("first", 0)]
@@ -28,4 +39,5 @@ def link_header(base_url, query_string, limit, offset, total):
     if offset + limit < total:
         links.append(("next", offset + limit))
     links.append(("last", (total - 1) // limit * limit))
-    return ",".join(f'<{page_url(base_url, query_string, limit, at)}>;rel="{rel}"' for rel, at in links)
+    pieces = _pieces(query_string)
+    return ",".join(f'<{_page_url(base_url, pieces, limit, at)}>;rel="{rel}"' for rel, at in links)
