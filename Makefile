@@ -18,6 +18,8 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python setup.cfg setup.py
+	# Named interaction-api before: a venv of then would keep its `app` and a second plugin.
+	$(BIN)/python -m pip uninstall --quiet --yes interaction-api 2>/dev/null
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
@@ -39,8 +41,9 @@ run: install
 test: install-test
 	$(BIN)/python -m pytest
 
-# Uses wrk when installed (apt-get install wrk), else bench/loadgen.py.
-bench: install
+# Uses wrk when installed (apt-get install wrk), else bench/loadgen.py. The
+# test extras: the pytest plugin's fixture is measured too (bench/fixture_cost.py).
+bench: install-test
 	@BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # The tests and their selection are in setup.cfg's [mutmut] section;

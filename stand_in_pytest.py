@@ -1,18 +1,22 @@
 """The stand-in's pytest plugin: fixtures to test an integration against it.
 
-Registered through the `pytest11` entry point of the interaction-api
+Registered through the `pytest11` entry point of the servicenow-stand-in
 distribution, so it loads in any pytest run where the package is installed.
 
-It lives in this top-level module, not in the `app` package, because pytest
-imports it into the user's own test process, where `app` may well be the
-user's package (Flask's convention): importing ours here would shadow one
-with the other. So this module never imports `app`. The service runs in a
-subprocess of its own: `python -P` (no script folder or working folder on
-sys.path), no PYTHONPATH, a temporary working folder, and our package's
-folder, found from the distribution's metadata, first on sys.path.
+It lives in this top-level module, and imports no code of the service,
+because pytest imports it into the user's own test process: the service
+runs in a subprocess of its own, `python -P` (neither the script's folder
+nor the working folder on sys.path) in a temporary working folder, where it
+imports the installed package `servicenow_stand_in` (its name, found under
+whatever a user's project calls its own packages).
+
+The subprocess serves the same app twice, over HTTP (`base_url`) and over
+TLS (`https_url`, for clients such as PySNC that only speak https), with a
+certificate from a throwaway CA that trustme makes at session start
+(`ca_bundle`, its PEM file, for `verify=`).
 """
 import contextlib
-import importlib.metadata
+import importlib.util
 import json
 import os
 import secrets
@@ -21,31 +25,34 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import pytest
 
-DISTRIBUTION = "interaction-api"
-START_TIMEOUT = 60
+PACKAGE = "servicenow_stand_in"
 
-# Run in the subprocess: serve create_app() with werkzeug's threaded server
-# (a long-polling wait and the code under test are served at once) on a free
-# port, which it prints for the plugin to read.
+# Run in the subprocess: the package the plugin found (argv[1]), its app
+# with argv[2]'s settings served by werkzeug's threaded server (a
+# long-polling wait and the code under test are served at once) on two free
+# ports, plain and TLS (argv[3], the certificate and key); prints both.
 _SERVE = """
-import sys
-sys.path.insert(0, sys.argv[1])
-import app as service
-if not service.__file__.startswith(sys.argv[1]):
-    raise SystemExit(f"imported {service.__file__}, not the package in {sys.argv[1]}")
+import json, ssl, sys, threading
+import servicenow_stand_in as service
+if service.__file__ != sys.argv[1]:
+    raise SystemExit(f"imported {service.__file__}, not {sys.argv[1]}")
 from werkzeug.serving import make_server
-server = make_server("127.0.0.1", 0, service.create_app(), threaded=True)
-print(server.server_port, flush=True)
-server.serve_forever()
+app = service.create_app(json.loads(sys.argv[2]))
+tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+tls.load_cert_chain(sys.argv[3])
+plain = make_server("127.0.0.1", 0, app, threaded=True)
+secure = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=tls)
+threading.Thread(target=secure.serve_forever, daemon=True).start()
+print(plain.server_port, secure.server_port, flush=True)
+plain.serve_forever()
 """
 
 
 def pytest_addoption(parser):
-    group = parser.getgroup("stand-in", "ServiceNow Interaction API stand-in")
+    group = parser.getgroup("stand-in", "ServiceNow stand-in")
     group.addoption("--stand-in-url", default=os.environ.get("STAND_IN_URL"),
                     help="use the stand-in running at this URL instead of starting one (or STAND_IN_URL)")  # fmt: skip
     group.addoption("--stand-in-user", default=os.environ.get("STAND_IN_USER", "admin"),
@@ -54,54 +61,67 @@ def pytest_addoption(parser):
                     help="that user's password (or STAND_IN_PASSWORD)")  # fmt: skip
 
 
-def service_root():
-    """The folder that holds the service's `app` package, read from the
-    distribution's metadata: site-packages for an install, the project's
-    folder for an editable one."""
-    dist = importlib.metadata.distribution(DISTRIBUTION)
-    installed = Path(dist.locate_file("app/__init__.py"))
-    if installed.is_file():
-        return str(installed.parent.parent)
-    direct_url = json.loads(dist.read_text("direct_url.json") or "{}")
-    url = urlparse(direct_url.get("url", ""))
-    if direct_url.get("dir_info", {}).get("editable") and url.scheme == "file":
-        return unquote(url.path)
-    raise RuntimeError(f"cannot find the app package of {DISTRIBUTION} {dist.version}")
+def service_origin():
+    """The installed package's __init__.py, found without importing it."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"the {PACKAGE} package is not installed in {sys.executable} (pip install servicenow-stand-in)")
+    return spec.origin
 
 
 class Server:
-    """A stand-in to talk to: its base URL and an admin's credentials."""
+    """A stand-in to talk to: its URLs and an admin's credentials.
 
-    def __init__(self, base_url, auth, process=None, folder=None):
+    `https_url` and `ca_bundle` are None for a running stand-in that
+    --stand-in-url names."""
+
+    def __init__(self, base_url, auth, https_url=None, ca_bundle=None, process=None, folder=None):
         self.base_url = base_url.rstrip("/")
+        self.https_url = https_url
+        self.ca_bundle = ca_bundle
         self.auth = auth
         self.process = process
         self.folder = folder
 
     @classmethod
     def start(cls):
+        import trustme
+
         folder = tempfile.mkdtemp(prefix="stand-in-")
+        ca = trustme.CA()
+        ca_bundle = os.path.join(folder, "ca.pem")
+        ca.cert_pem.write_to_path(ca_bundle)
+        server_pem = os.path.join(folder, "server.pem")
+        ca.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem.write_to_path(server_pem)
         password = secrets.token_urlsafe(16)
-        env = {name: value for name, value in os.environ.items() if not name.startswith("PYTHON")}
-        env.update(
-            DATABASE_URL=f"sqlite:///{os.path.join(folder, 'stand-in.sqlite3')}",
-            ADMIN_PASSWORD=password,
+        settings = {
+            "DATABASE_URL": f"sqlite:///{os.path.join(folder, 'stand-in.sqlite3')}",
+            "ADMIN_PASSWORD": password,
             # A test server: a cheap hash keeps the first request of each user quick.
-            PASSWORD_HASH_METHOD="pbkdf2:sha256:10000",
-            TEST_SUPPORT="on",
-        )
-        env.pop("SEED_FILE", None)
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:10000",
+            "TEST_SUPPORT": True,
+            "SEED_FILE": None,
+        }
         log = open(os.path.join(folder, "server.log"), "wb")
+        # The environment as the tests have it, PYTHONPATH included so that
+        # the package is found where the plugin found it: made absolute, as
+        # the subprocess works in another folder. Settings that the service
+        # reads from the environment are given on the command line instead.
+        env = dict(os.environ)
+        if env.get("PYTHONPATH"):
+            env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(entry) for entry in env["PYTHONPATH"].split(os.pathsep))
         process = subprocess.Popen(
-            [sys.executable, "-P", "-c", _SERVE, service_root()],
+            [sys.executable, "-P", "-c", _SERVE, service_origin(), json.dumps(settings), server_pem],
             cwd=folder,
             env=env,
             stdout=subprocess.PIPE,
             stderr=log,
         )
         log.close()
-        port = _read_port(process, folder)
-        return cls(f"http://127.0.0.1:{port}", ("admin", password), process, folder)
+        port, tls_port = _read_ports(process, folder)
+        return cls(
+            f"http://127.0.0.1:{port}", ("admin", password), f"https://127.0.0.1:{tls_port}", ca_bundle, process, folder
+        )
 
     def stop(self):
         if self.process is not None:
@@ -115,15 +135,15 @@ class Server:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _read_port(process, folder):
+def _read_ports(process, folder):
     # The first line the server prints; a server that dies prints none.
-    line = process.stdout.readline()
-    if not line.strip().isdigit():
+    words = process.stdout.readline().split()
+    if len(words) != 2 or not all(word.isdigit() for word in words):
         process.kill()
         process.wait()
         log = Path(folder, "server.log").read_text(errors="replace")
         raise RuntimeError(f"the stand-in did not start:\n{log[-3000:]}")
-    return int(line)
+    return int(words[0]), int(words[1])
 
 
 class StandIn:
@@ -134,6 +154,8 @@ class StandIn:
         import requests
 
         self.base_url = server.base_url
+        self.https_url = server.https_url
+        self.ca_bundle = server.ca_bundle
         self.auth = server.auth
         self.session = requests.Session()
         self.session.auth = server.auth
@@ -215,9 +237,32 @@ def stand_in_server(pytestconfig):
         return
     server = Server.start()
     try:
-        yield server
+        with _trusted_by_requests(server):
+            yield server
     finally:
         server.stop()
+
+
+# requests takes these over a session's own `verify` (a path included), so
+# `ServiceNowClient(https_url, auth, verify=ca_bundle)` would not trust the
+# throwaway CA where the machine sets them (as CI machines often do).
+_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+@contextlib.contextmanager
+def _trusted_by_requests(server):
+    """For the session, each of those variables that is set names a bundle
+    of what it named plus the throwaway CA: everything trusted before still
+    is, and the stand-in's certificate too."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in _BUNDLE_VARIABLES:
+            if os.path.isfile(os.environ.get(name, "")):
+                bundle = os.path.join(server.folder, f"{name.lower()}.pem")
+                with open(bundle, "wb") as out:
+                    out.write(Path(os.environ[name]).read_bytes().rstrip(b"\n") + b"\n")
+                    out.write(Path(server.ca_bundle).read_bytes())
+                patch.setenv(name, bundle)
+        yield
 
 
 @pytest.fixture

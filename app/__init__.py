@@ -37,8 +37,10 @@ def create_app(config=None):
     app.config.from_mapping(from_environment())
     if config:
         app.config.update(config)
-    os.makedirs(app.instance_path, exist_ok=True)
     if not app.config["DATABASE_URL"]:
+        # Made only when used: an installed package's instance folder is
+        # under the installation's prefix, which a user may not write to.
+        os.makedirs(app.instance_path, exist_ok=True)
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "interaction.sqlite3")
     # A double slash is no resource of the API, not a redirect to one.
     app.url_map.merge_slashes = False

@@ -8,7 +8,9 @@ as a templated stub is a second peer; optionally it measures json-server
 0.17.4 posting the same body, and repeats the service's measurements after
 prefilling the table. Beside the ratios it prints the instructions each path
 costs (bench/instructions.py, callgrind), a figure the machine's load does not
-move. It prints a Markdown report ready to paste.
+move; and, once its gunicorns are stopped, the pytest plugin's fixture per test
+against a JSON create through the fixture's session (bench/fixture_cost.py).
+It prints a Markdown report ready to paste.
 """
 import argparse
 import base64
@@ -424,6 +426,7 @@ class Bench:
         self.instructions = None
         self.instructions_note = None
         self.journal = None
+        self.fixture = None
         # (target, SOAP rate ÷ REST rate) of measure_soap.
         self.soap_shares = []
         # (target, share) of measure_tables.
@@ -623,10 +626,22 @@ class Bench:
             ceiling.stop()
             if not self.args.keep:
                 shutil.rmtree(self.folder, ignore_errors=True)
+        # Once the gunicorns are gone: the plugin's server is the only one.
+        if self.args.fixture:
+            self.measure_fixture()
         # Last, with no server running: callgrind takes both cores for minutes.
         if self.args.instructions:
             self.count_instructions()
         print(self.report(started, load_at_start))
+
+    def measure_fixture(self):
+        """The pytest plugin's fixture per test, against a JSON create
+        through its session (bench/fixture_cost.py)."""
+        import fixture_cost
+
+        rounds = self.args.fixture_rounds
+        self.fixture = (rounds, *fixture_cost.measure(rounds))
+        print(f"  fixture per test {self.fixture[1]:.2f} ms, JSON create {self.fixture[2]:.2f} ms", file=sys.stderr, flush=True)
 
     def count_instructions(self):
         # 50 first, as the issue's counts: Python 3.11 specializes its
@@ -750,6 +765,10 @@ class Bench:
             lines += ["", f"Prefill: {args.prefill:,} interactions with their documents in {self.prefill_seconds:.0f} s."]
         lines += ["", "| target | measured | holds |", "|---|---|---|"]
         lines += [f"| {target} | {measured} | {'yes' if holds else '**no**'} |" for target, measured, holds in self.targets()]
+        if self.fixture:
+            import fixture_cost
+
+            lines += ["", *fixture_cost.report(*self.fixture)]
         return "\n".join(lines)
 
     def targets(self):
@@ -874,6 +893,9 @@ def parse_args(argv=None):
     parser.add_argument("--only-tables", action="store_true", help="measure the tables' rows alone")
     parser.add_argument("--no-more-apis", dest="more_apis", action="store_false",
                         help="skip the Attachment and Batch APIs' rows (bench/more_apis.py)")  # fmt: skip
+    parser.add_argument("--no-fixture", dest="fixture", action="store_false",
+                        help="skip the pytest fixture's cost per test (bench/fixture_cost.py)")  # fmt: skip
+    parser.add_argument("--fixture-rounds", type=int, default=500, help="tests and creates the fixture's cost is measured over (500)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, scripts)")
     return parser.parse_args(argv)
 

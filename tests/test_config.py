@@ -121,6 +121,16 @@ def test_without_a_database_url_sqlite_lives_in_the_instance_folder(environ, tmp
     assert_creates_interactions_in(app, path)
 
 
+def test_with_a_database_url_the_instance_folder_is_not_needed(environ, tmp_path, make_sqlite_app):
+    # An installed package's instance folder is under the installation's
+    # prefix, which the user may not write to: here, under a file.
+    (tmp_path / "read-only").write_text("")
+    environ.setattr(Flask, "auto_find_instance_path", lambda self: str(tmp_path / "read-only" / "instance"))
+    environ.setenv("PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+    app = make_sqlite_app(DATABASE_URL=f"sqlite:///{tmp_path / 'interaction.sqlite3'}")
+    assert_creates_interactions_in(app, tmp_path / "interaction.sqlite3")
+
+
 def test_a_sqlite_path_may_hold_what_looks_like_a_scheme(environ, tmp_path, make_sqlite_app):
     # Only the first "://" ends the scheme; the rest is the file's path.
     environ.setenv("PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")

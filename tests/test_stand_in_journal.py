@@ -6,10 +6,12 @@ import threading
 import time
 
 import pytest
+import requests
+from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from conftest import CHANNEL, basic, failure
+from conftest import ADMIN_PASSWORD, CHANNEL, basic, failure
 
 from app.db import database, journal_database
 from app.stand_in import journal
@@ -341,6 +343,35 @@ def test_a_request_hands_its_connection_back_and_the_journal_keeps_its_own(clien
     # On SQLite a file and a connection of its own, written by every request;
     # on PostgreSQL the journal's connection is the request's.
     assert journal_database.is_closed() is (journal_database.obj is database.obj)
+
+
+def test_a_server_that_starts_a_thread_per_connection_runs_out_of_no_connections(app):
+    """werkzeug's threaded server (the pytest plugin's) ends a thread with
+    each connection: what the threads took goes back to the pool."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    auth = ("admin", ADMIN_PASSWORD)
+    statuses = []
+    try:
+        # Three times the pool's size of each, a connection each.
+        for _ in range(3 * 32):
+            with requests.Session() as session:
+                session.auth = auth
+                statuses.append(session.post(f"{url}/__stand_in/reset", json={"scope": "interactions"}).status_code)
+                statuses.append(session.post(f"{url}/api/now/interaction", json={"channel": CHANNEL}).status_code)
+                statuses.append(session.post(f"{url}/__stand_in/requests/count", json={"status": 201}).status_code)
+                statuses.append(session.get(f"{url}/__stand_in/requests", params={"path": "^/api"}).status_code)
+                body = {"match": {"status": 201}, "count": 1, "timeout_ms": 100}
+                statuses.append(session.post(f"{url}/__stand_in/requests/wait", json=body).status_code)
+                rule = session.post(f"{url}/__stand_in/faults", json={"effect": {"type": "delay", "ms": 1}}).json()
+                statuses.append(session.delete(f"{url}/__stand_in/faults/{rule['result']['id']}").status_code)
+    finally:
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
+    assert statuses == [200, 201, 200, 200, 200, 200] * 3 * 32
 
 
 def test_journal_size_0_keeps_no_journal(make_app, admin_auth):

@@ -10,7 +10,7 @@ from ... import users
 from ...models import Interaction, StandInFaultRule, StandInRequest, SysUser
 from ...records.interactions import STATE_LABELS
 
-DISTRIBUTION = "interaction-api"
+DISTRIBUTION = "servicenow-stand-in"
 
 
 def database():

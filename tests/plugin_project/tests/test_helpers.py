@@ -2,6 +2,7 @@ import sys
 
 import pytest
 import requests
+from pysnc import ServiceNowClient
 
 CHANNEL = "28a59893873103002ae97e2526cb0b5d"
 
@@ -10,7 +11,7 @@ def test_our_app_is_ours_and_the_service_was_not_imported_here(stand_in):
     import app
 
     assert app.OWNER == "the user's project"
-    assert "app.stand_in" not in sys.modules
+    assert not [name for name in sys.modules if name.startswith(("app.", "servicenow_stand_in"))]
 
 
 def test_a_test_leaves_an_interaction(stand_in):
@@ -52,6 +53,20 @@ def test_seed_and_reset(stand_in):
     svc = requests.post(stand_in.base_url + "/api/now/interaction", json={"channel": CHANNEL}, auth=("svc", "pw"))
     assert svc.json()["result"]["number"] == "IMS0000002"
     assert stand_in.reset(scope="all")["sys_user"] == 1
+
+
+def test_pysnc_over_https(stand_in):
+    if stand_in.https_url is None:
+        pytest.skip("a running stand-in (--stand-in-url) has no https_url of the fixture's")
+    assert stand_in.https_url.startswith("https://127.0.0.1:")
+    created = stand_in.session.post(stand_in.base_url + "/api/now/interaction", json={"channel": CHANNEL}).json()
+    client = ServiceNowClient(stand_in.https_url, stand_in.auth, verify=stand_in.ca_bundle)
+    gr = client.GlideRecord("interaction")
+    assert gr.get(created["result"]["sys_id"])
+    assert (gr.number, gr.channel) == ("IMS0000001", CHANNEL)
+    # The same service over both: PySNC's read is in the journal.
+    [read] = stand_in.requests(method="GET", path="^/api/now/table/interaction/")
+    assert read["status"] == 200
 
 
 def test_declare_table_and_seed_its_records(stand_in):

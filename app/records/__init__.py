@@ -1,0 +1,1 @@
+"""The records layer: interactions and their documents in the database, no HTTP."""
