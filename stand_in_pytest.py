@@ -205,8 +205,11 @@ class StandIn:
     def faults(self):
         return self._call("GET", "faults")["result"]
 
-    def seed(self, users=(), interactions=()):
+    def seed(self, users=(), interactions=(), records=None):
+        """records: {"<table>": [{…}, …]}, records of any table."""
         body = {"users": list(users), "interactions": list(interactions)}
+        if records:
+            body["records"] = records
         return self._call("POST", "seed", expected=201, json=body)["result"]
 
     def oauth_client(self, user=None, **fields):
@@ -219,6 +222,16 @@ class StandIn:
             raise AssertionError(f"POST /__stand_in/oauth/clients: {added.status_code} {added.text}")
         result = added.json()["result"]
         return OAuthClient(result["client_id"], result["client_secret"])
+    def declare_table(self, declaration):
+        """Declare a table of your own (u_…, x_<scope>_…), or add fields to
+        one; returns the table as the stand-in serves it."""
+        response = self.session.post(f"{self.base_url}/__stand_in/tables", json=declaration)
+        if response.status_code not in (200, 201):
+            raise AssertionError(f"POST /__stand_in/tables: {response.status_code} {response.text}")
+        return response.json()["result"]
+
+    def tables(self):
+        return self._call("GET", "tables")["result"]
 
     def snapshot(self):
         return self._call("GET", "snapshot")

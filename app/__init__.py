@@ -8,7 +8,7 @@ from . import attachments, batch, cli, db, errors, health, interactions, openapi
 from .config import from_environment
 from .models import MODELS, SysUser, seed_counters
 from .oauth import views as oauth
-from .records import counts, validation, values
+from .records import catalog, counts, declarations, numbers
 
 
 class Service(Flask):
@@ -48,15 +48,23 @@ def create_app(config=None):
 
     def seed():
         seed_counters()
-        counts.install()
+        for table in catalog.BUILTIN.values():
+            if table.number is not None:
+                numbers.ensure_counter(table.name, table.number)
+        counts.install(counts.COUNTED + catalog.BUILT_MODELS)
         new = not SysUser.select().exists()
         generated = users.ensure_admin(app.config["ADMIN_PASSWORD"])
+        if app.config["TABLES_FILE"]:
+            declarations.declare_file(app.config["TABLES_FILE"])
         if new and app.config["SEED_FILE"]:
             stand_in.seed_file(app.config["SEED_FILE"])
         return generated
 
+    # The tables this app serves are the built-in ones and those its
+    # database declares (read on first use).
+    catalog.forget()
     with app.app_context():
-        generated_password = db.init_app(app, MODELS, seed)
+        generated_password = db.init_app(app, MODELS + catalog.BUILT_MODELS, seed)
     if generated_password:
         print(
             f"Created user 'admin' with password {generated_password} (shown only this once)",
@@ -66,8 +74,7 @@ def create_app(config=None):
     # How records render and how writes are checked are built once and kept
     # in the process; an app starts afresh, so that they come from the code
     # it runs (mutation testing forks processes that have built them already).
-    values.projection.cache_clear()
-    validation.write_schema.cache_clear()
+    catalog.forget()
     errors.init_app(app)
     transactions.init_app(app)
     stand_in.init_app(app)

@@ -34,6 +34,8 @@ def from_environment():
         "JOURNAL_SIZE": int(os.environ.get("JOURNAL_SIZE", "1000")),
         # Bytes of a request or response body a journal entry keeps.
         "JOURNAL_BODY_LIMIT": int(os.environ.get("JOURNAL_BODY_LIMIT", "65536")),
+        # Tables of the user's own (TABLES.md §3), declared at every start.
+        "TABLES_FILE": os.environ.get("TABLES_FILE") or None,
         # The largest attachment taken (app/attachments); API bodies' 10 MiB
         # limit does not apply to files.
         "ATTACHMENT_MAX_BYTES": int(os.environ.get("ATTACHMENT_MAX_BYTES", str(64 * MiB))),

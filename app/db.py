@@ -34,7 +34,7 @@ _POOLED = {
 
 # Any constant: the key of the advisory lock that serializes table creation
 # when several PostgreSQL clients start at once.
-_SCHEMA_LOCK = 7_290_113
+SCHEMA_LOCK = 7_290_113
 
 
 class WalCheckpointer:
@@ -233,18 +233,18 @@ def create_tables(models, seed):
     many start at once; returns what `seed` returns."""
     with database.atomic():
         if isinstance(database.obj, PostgresqlDatabase):
-            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
         # Only the missing tables: CREATE INDEX IF NOT EXISTS locks its table
         # even when the index exists, and held to the end of this transaction
         # that lock deadlocks with the creates of workers already serving.
         existing = [model for model in models if model.table_exists()]
         database.create_tables([model for model in models if model not in existing], safe=True)
         for model in existing:
-            _add_missing_columns(model)
+            add_missing_columns(model)
         return seed()
 
 
-def _add_missing_columns(model):
+def add_missing_columns(model):
     """Columns a newer release added to a table made by an older one.
 
     ADD COLUMN with a constant default fills every row at once on both
@@ -255,6 +255,7 @@ def _add_missing_columns(model):
     """
     table, db = model._meta.table_name, model._meta.database
     present = {column.name for column in db.get_columns(table)}
+    added = False
     for field in model._meta.sorted_fields:
         if field.column_name in present:
             continue
@@ -262,6 +263,10 @@ def _add_missing_columns(model):
         column_sql, _ = context.sql(field.ddl(context)).query()
         db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {column_sql}')
         log.warning("Added column %s.%s to the existing database", table, field.column_name)
+        added = True
+    if added:
+        # The indexes of the columns added (the others exist already).
+        model._schema.create_indexes(safe=True)
 
 
 def atomic():

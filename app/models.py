@@ -42,10 +42,27 @@ class SysRecord(Model):
         legacy_table_names = False
 
 
+def _added_text(max_length, index=False):
+    """A text column added after the first release: its default is the
+    database's too, so that an upgrade fills the rows already there."""
+    return CharField(max_length=max_length, default="", index=index, constraints=[SQL("DEFAULT ''")])
+
+
 class SysUser(SysRecord):
+    """The fields of the sys_user declaration (records/catalog.py), and the
+    password's hash and the admin flag, which no API shows."""
+
     user_name = CharField(max_length=40, unique=True)
     password_hash = CharField(max_length=255)
     active = BooleanField(default=True)
+    first_name = _added_text(50)
+    last_name = _added_text(50)
+    name = _added_text(151)
+    email = _added_text(100)
+    # Indexed: integrations look callers up by phone (TABLES.md §5).
+    phone = _added_text(40, index=True)
+    mobile_phone = _added_text(40, index=True)
+    title = _added_text(60)
     # May use the test-support routes under /__stand_in/. Added after the
     # first release: the database's default too (see short_description).
     admin = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
@@ -185,15 +202,28 @@ class OAuthCredential(Model):
 class StandInState(Model):
     """One row the request path reads with the user (auth.py): how many fault
     rules are stored, and a generation bumped by every change to them, so a
-    worker knows without a query of its own whether its rules are current."""
+    worker knows without a query of its own whether its rules are current;
+    and the generation of the declared tables (records/declarations.py)."""
 
     id = IntegerField(primary_key=True)
     fault_rules = IntegerField(default=0)
     generation = BigIntegerField(default=0)
+    tables = BigIntegerField(default=0, constraints=[SQL("DEFAULT 0")])
 
     class Meta:
         database = database
         table_name = "stand_in_state"
+
+
+class SysDeclaredTable(Model):
+    """A table of the user's own: its declaration as JSON (records/declarations.py)."""
+
+    name = CharField(max_length=80, primary_key=True)
+    declaration = TextField()
+
+    class Meta:
+        database = database
+        table_name = "stand_in_table"
 
 
 class StandInFaultRule(Model):
@@ -249,6 +279,7 @@ MODELS = (
     OAuthEntity,
     OAuthCredential,
     StandInState,
+    SysDeclaredTable,
     StandInFaultRule,
     StandInRequest,
 )

@@ -18,6 +18,7 @@ from .interactions.schemas import (
     ResultEnvelopeSchema,
     UpdateSchema,
 )
+from .records import catalog
 from .serialization import CONTENT_TYPES, JSON
 from .attachments import openapi as attachments_openapi
 from .batch import openapi as batch_openapi
@@ -144,12 +145,14 @@ def build():
 @bp.get(PATH, provide_automatic_options=False)
 def document():
     # Built on the first request, not at start: it was a quarter of an app's
-    # start, paid by every worker, while few ever serve it. Two first
-    # requests at once build the same document twice, harmlessly.
-    body = current_app.extensions.get("openapi")
-    if body is None:
-        body = current_app.extensions["openapi"] = orjson.dumps(build())
-    return Response(body, content_type=CONTENT_TYPES[JSON])
+    # start, paid by every worker, while few ever serve it; and again when
+    # the declared tables changed. Two first requests at once build the
+    # same document twice, harmlessly.
+    catalog.refresh()
+    built = current_app.extensions.get("openapi")
+    if built is None or built[0] != catalog.generation():
+        built = current_app.extensions["openapi"] = (catalog.generation(), orjson.dumps(build()))
+    return Response(built[1], content_type=CONTENT_TYPES[JSON])
 
 
 def init_app(app):

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from urllib.parse import quote
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
@@ -64,6 +65,10 @@ TARGET_GROWTH_MB = 10.0
 TARGET_JOURNAL_OF_NONE = 0.90
 TARGET_SOAP_OF_REST = 0.80
 TARGET_BEARER_OF_BASIC = 0.95
+# The tables around an interaction (TABLES.md §5).
+TARGET_INCIDENT_OF_INTERACTION = 0.90
+TARGET_LOOKUP_MANY_OF_FEW = 0.90
+LOOKUP_USERS = (10, 100_000)
 TARGET_OVER_WIREMOCK = 1.0
 # The Table API's reads, each as a share of the ceiling.
 TARGET_READS = {"Table GET by sys_id": 0.45, "Table list number=…": 0.40, "Table list of 100 (PySNC page)": 0.12}
@@ -427,6 +432,8 @@ class Bench:
         self.soap_shares = []
         # JSON create with a bearer token ÷ with Basic, of measure_bearer.
         self.bearer_share = None
+        # (target, share) of measure_tables.
+        self.table_shares = []
         self.more_apis = more_apis.Rows()
 
     def run_load(self, name, table, port, load, count=True, connections=None):
@@ -532,6 +539,39 @@ class Bench:
             rates[name].append(self.run_load(f"JSON create, {name}", table, service.port, load).rate)
         basic, bearer = (sum(rates[name]) / len(rates[name]) for name in ("Basic", "bearer token"))
         self.bearer_share = bearer / basic
+    def measure_tables(self, service, ceiling):
+        """Incident insert against interaction insert through the Table API,
+        each with a reference given, the incident between two of the
+        interaction's (as measure_soap); then the integrations' caller lookup
+        with 10 users and with 100,000, each against its phase's ceiling."""
+        headers = {**self.auth, "Content-Type": "application/json", "Accept": "application/json"}
+        interaction = Load("POST", headers, f'{{"short_description":"Printer on fire","opened_for":"{ADMIN_SYS_ID}"}}'.encode(),
+                           [TABLE_PATH], 201)  # fmt: skip
+        incident = Load("POST", headers, f'{{"short_description":"Printer on fire","caller_id":"{ADMIN_SYS_ID}"}}'.encode(),
+                        ["/api/now/table/incident"], 201)  # fmt: skip
+        before = self.run_load("Table insert interaction", "empty", service.port, interaction)
+        measured = self.run_load("Table insert incident", "empty", service.port, incident)
+        after = self.run_load("Table insert interaction, after", "empty", service.port, interaction)
+        share = measured.rate / ((before.rate + after.rate) / 2)
+        self.table_shares.append((f"incident insert ≥ {TARGET_INCIDENT_OF_INTERACTION:.2f} × interaction insert (Table API)", share,
+                                  TARGET_INCIDENT_OF_INTERACTION))  # fmt: skip
+        stored = 0
+        ratios = []
+        for users in LOOKUP_USERS:
+            prefill.insert_users(self.database_url, users - stored, stored)
+            stored = users
+            paths = [
+                f"/api/now/table/sys_user?sysparm_query=phone%3D{quote(phone)}^ORmobile_phone%3D{quote(phone)}"
+                "&sysparm_fields=user_name,sys_id&sysparm_limit=1"
+                for phone in (prefill.user_phone(n * 7919 % users + (5_000_000 if n % 2 else 0)) for n in range(2000))
+            ]
+            self.measure_ceiling(ceiling, f"{users:,} users")
+            figures = self.run_load("caller lookup", f"{users:,} users", service.port, Load("GET", headers, b"", paths, 200))
+            ratios.append(figures.ratio)
+        self.table_shares.append(
+            (f"caller lookup with {LOOKUP_USERS[1]:,} users ≥ {TARGET_LOOKUP_MANY_OF_FEW:.2f} × with {LOOKUP_USERS[0]}",
+             ratios[1] / ratios[0], TARGET_LOOKUP_MANY_OF_FEW)  # fmt: skip
+        )
 
     def measure_ceiling(self, ceiling, table):
         load = Load("POST", {"Content-Type": "application/json"}, JSON_BODY, ["/"], 201)
@@ -587,28 +627,33 @@ class Bench:
             self.generator.measure(service.port, self.json_create(), 1, self.args.connections)
             before = service.worker_rss_mb()
             self.served = 0
-            self.measure_service(service, "empty")
-            self.measure_soap(service, "empty")
-            self.measure_bearer(service, "empty")
-            if self.args.journal:
-                self.measure_journal()
-            if self.args.requests:
-                self.check_memory(service, before)
-            # After the growth check: a list of 10,000 lifts a worker's RSS to its high-water mark.
-            self.check_list_memory(service)
-            if self.args.more_apis:
-                self.more_apis.measure(self, service, Gunicorn, ROOT, Load)
-            if self.args.wiremock:
-                self.measure_wiremock()
-            if self.args.json_server:
-                self.measure_json_server()
-            if self.args.prefill:
-                print(f"  prefilling {self.args.prefill:,} interactions ...", file=sys.stderr, flush=True)
-                _, seconds = prefill.insert_interactions(self.database_url, self.args.prefill, ADMIN_SYS_ID)
-                self.prefill_seconds = seconds
-                table = f"+{self.args.prefill:,}"
-                self.measure_ceiling(ceiling, table)
-                self.measure_service(service, table)
+            if self.args.only_tables:
+                self.measure_tables(service, ceiling)
+            else:
+                self.measure_service(service, "empty")
+                self.measure_soap(service, "empty")
+                self.measure_bearer(service, "empty")
+                if self.args.tables:
+                    self.measure_tables(service, ceiling)
+                if self.args.journal:
+                    self.measure_journal()
+                if self.args.requests:
+                    self.check_memory(service, before)
+                # After the growth check: a list of 10,000 lifts a worker's RSS to its high-water mark.
+                self.check_list_memory(service)
+                if self.args.more_apis:
+                    self.more_apis.measure(self, service, Gunicorn, ROOT, Load)
+                if self.args.wiremock:
+                    self.measure_wiremock()
+                if self.args.json_server:
+                    self.measure_json_server()
+                if self.args.prefill:
+                    print(f"  prefilling {self.args.prefill:,} interactions ...", file=sys.stderr, flush=True)
+                    _, seconds = prefill.insert_interactions(self.database_url, self.args.prefill, ADMIN_SYS_ID)
+                    self.prefill_seconds = seconds
+                    table = f"+{self.args.prefill:,}"
+                    self.measure_ceiling(ceiling, table)
+                    self.measure_service(service, table)
         finally:
             service.stop()
             ceiling.stop()
@@ -763,6 +808,9 @@ class Bench:
         by_name = {}
         for f in self.figures:
             by_name.setdefault(f.name, []).append(f)
+        if self.args.only_tables:
+            yield from self.table_targets()
+            return
         json_create, xml_create, close = (by_name[n][0] for n in ("JSON create", "XML create", "close"))
         ratio = json_create.ratio
         yield f"JSON create ≥ {TARGET_JSON_RATIO:.2f} × ceiling", f"{ratio:.2f}", ratio >= TARGET_JSON_RATIO
@@ -798,6 +846,7 @@ class Bench:
                 f"{self.bearer_share:.2f}",
                 self.bearer_share >= TARGET_BEARER_OF_BASIC,
             )
+        yield from self.table_targets()
         errors = sum(f.errors for f in service)
         yield "no errors", str(errors), errors == 0
         if self.more_apis.download:
@@ -828,6 +877,11 @@ class Bench:
                 f"{growth:+.1f} MB over {served:,}",
                 growth <= TARGET_GROWTH_MB and served >= self.args.requests,
             )
+
+
+    def table_targets(self):
+        for target, share, bar in self.table_shares:
+            yield target, f"{share:.2f}", share >= bar
 
 
 def _soap_envelope(operation, children):
@@ -873,6 +927,9 @@ def parse_args(argv=None):
     parser.add_argument("--generator", choices=("auto", "wrk", "own"), default="auto", help="wrk if installed (auto)")
     parser.add_argument("--no-journal", dest="journal", action="store_false",
                         help="skip the journal's measurement (JSON create with and without it)")  # fmt: skip
+    parser.add_argument("--no-tables", dest="tables", action="store_false",
+                        help="skip the tables' measurements (incident insert, caller lookup)")  # fmt: skip
+    parser.add_argument("--only-tables", action="store_true", help="measure the tables' rows alone")
     parser.add_argument("--no-more-apis", dest="more_apis", action="store_false",
                         help="skip the Attachment and Batch APIs' rows (bench/more_apis.py)")  # fmt: skip
     parser.add_argument("--no-fixture", dest="fixture", action="store_false",

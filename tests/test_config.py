@@ -49,6 +49,7 @@ def test_the_defaults(environ):
         "TEST_SUPPORT": True,
         "JOURNAL_SIZE": 1000,
         "JOURNAL_BODY_LIMIT": 65536,
+        "TABLES_FILE": None,
         "SEED_FILE": None,
         "ATTACHMENT_MAX_BYTES": 64 * 1024 * 1024,
     }
@@ -65,6 +66,7 @@ def test_every_setting_is_read(environ):
     environ.setenv("JOURNAL_SIZE", "0")
     environ.setenv("JOURNAL_BODY_LIMIT", "10")
     environ.setenv("SEED_FILE", "seed.json")
+    environ.setenv("TABLES_FILE", "tables.json")
     environ.setenv("ATTACHMENT_MAX_BYTES", "1000")
     assert from_environment() == {
         "DATABASE_URL": "postgresql://db.example/interactions",
@@ -78,6 +80,7 @@ def test_every_setting_is_read(environ):
         "JOURNAL_SIZE": 0,
         "JOURNAL_BODY_LIMIT": 10,
         "SEED_FILE": "seed.json",
+        "TABLES_FILE": "tables.json",
         "ATTACHMENT_MAX_BYTES": 1000,
     }
 

@@ -55,7 +55,7 @@ FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.MULTIL
 # the examples' `verify`, the service's and the plugin's settings.
 FOREIGN_SETTINGS = {
     "ADMIN_PASSWORD", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "PYTEST_ADDOPTS", "PYTHONPATH",
-    "HOST", "PORT", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "TEST_SUPPORT", "SEED_FILE", "JOURNAL_SIZE",
+    "HOST", "PORT", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "TEST_SUPPORT", "SEED_FILE", "TABLES_FILE", "JOURNAL_SIZE",
     "STAND_IN_URL", "STAND_IN_USER", "STAND_IN_PASSWORD", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
 }
 ACCESS_LINE = re.compile(r"\[INFO\] (?P<method>[A-Z]+) (?P<path>.*) (?P<status>\d{3}) user=\S+ [\d.]+ms txn=")

@@ -6,7 +6,7 @@ import pytest
 
 from app.db import database
 from app.models import ADMIN_SYS_ID, Interaction, SysUser
-from app.records import fields as F
+from app.records import catalog as F
 from app.records import query as Q
 from app.records import store
 from app.records.errors import QueryError
@@ -203,7 +203,7 @@ def test_boolean_values_must_be_booleans(app):
 def test_the_condition_is_in_the_sql_and_its_value_a_parameter(app):
     with app.app_context():
         resolved = Q.resolve(F.INTERACTION, Q.parse("number=IMS0000001^ORDERBYDESCopened_at"), ADMIN)
-        statement = Q.select_statement(database.obj, "interaction", (Q.Column("number"),), resolved.shape, resolved.orderings, True)
+        statement = Q.select_statement(database.obj, F.INTERACTION, (Q.Column("number"),), resolved.shape, resolved.orderings, True)
     assert '"number" = ' in statement.sql
     assert "IMS0000001" not in statement.sql
     assert 'ORDER BY "t1"."opened_at" DESC, "t1"."sys_id" ASC' in statement.sql

@@ -7,7 +7,8 @@ from soap_envelopes import FILES, SOAP_CONTENT_TYPE, answer, canonical
 
 from app import users
 from app.models import ADMIN_SYS_ID
-from app.records import fields, store
+from app.records import catalog as fields
+from app.records import store
 from app.records.query import Caller
 
 AGENT_SYS_ID = "a1" * 16

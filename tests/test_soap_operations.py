@@ -8,7 +8,8 @@ from soap_envelopes import SOAP_CONTENT_TYPE, answer, canonical, envelope, fault
 
 from app import users
 from app.models import ADMIN_SYS_ID, Interaction
-from app.records import fields, store
+from app.records import catalog as fields
+from app.records import store
 from app.soap import operations
 from app.records.query import Caller
 

@@ -4,6 +4,7 @@ import pytest
 from lxml import etree
 from soap_envelopes import TNS, WSDL, XSD
 
+from app.records.catalog import INTERACTION
 from app.soap.wsdl import document
 
 WRITABLE = [
@@ -209,8 +210,8 @@ def test_the_address_follows_scheme_and_host(client, admin_auth):
 
 
 def test_the_same_request_gets_the_same_document():
-    assert document("http://a", "false") == document("http://a", "false")
-    assert document("http://a", "false") != document("http://b", "false")
+    assert document(INTERACTION, "http://a", "false") == document(INTERACTION, "http://a", "false")
+    assert document(INTERACTION, "http://a", "false") != document(INTERACTION, "http://b", "false")
 
 
 def test_the_wsdl_needs_credentials_and_challenges_with_servicenows_realm(client):
@@ -222,8 +223,9 @@ def test_the_wsdl_needs_credentials_and_challenges_with_servicenows_realm(client
     assert (wrong.status_code, wrong.headers["WWW-Authenticate"]) == (401, 'Basic realm="Service-now"')
 
 
-def test_another_tables_wsdl_is_not_found(client, admin_auth):
-    assert client.get("/incident.do?WSDL", headers=admin_auth).status_code == 404
+def test_an_unknown_tables_wsdl_is_not_found(client, admin_auth):
+    assert client.get("/u_nothing.do?WSDL", headers=admin_auth).status_code == 404
+    assert client.post("/u_nothing.do?SOAP", headers=admin_auth).status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -160,13 +160,19 @@ def test_a_snapshot_goes_out_and_back_in_and_holds_no_password_hash(client, admi
     assert "password" not in text and "svc-pw" not in text and ADMIN_PASSWORD not in text
     assert document["format"] == 1
     assert [u["user_name"] for u in document["users"]] == ["admin", "svc"]
-    assert sorted(document["tables"]) == ["interaction", "interaction_json_blob", "live_group_profile", "sys_attachment", "sys_attachment_doc"]
+    assert sorted(document["tables"]) == [
+        "customer_contact", "incident", "interaction", "interaction_json_blob", "interaction_related_record",
+        "live_group_profile", "sys_attachment", "sys_attachment_doc",
+    ]  # fmt: skip
+    assert document["declarations"] == []
     assert len(document["tables"]["interaction"]) == 2
     client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
     restored = client.post("/__stand_in/snapshot", json=document, headers=admin_auth)
     assert (restored.status_code, restored.json) == (
         200,
-        {"result": {"restored": {"interaction": 2, "interaction_json_blob": 2, "live_group_profile": 2, "sys_attachment": 0, "sys_attachment_doc": 0}}},
+        {"result": {"restored": {"interaction": 2, "interaction_json_blob": 2, "live_group_profile": 2,
+                                 "customer_contact": 0, "incident": 0, "interaction_related_record": 0,
+                                 "sys_attachment": 0, "sys_attachment_doc": 0}}},
     )
     assert client.get("/__stand_in/snapshot", headers=admin_auth).json == document
     # Numbering goes on after the highest number restored.

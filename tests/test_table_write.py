@@ -5,6 +5,7 @@ from datetime import datetime
 import pytest
 from conftest import CHANNEL, QUEUE, basic, failure
 
+from app import users
 from app.db import database
 from app.models import ADMIN_SYS_ID, Interaction, InteractionJsonBlob, LiveGroupProfile, SysUser
 
@@ -390,10 +391,14 @@ def test_an_interaction_api_update_sees_a_document_written_by_the_table_api(api,
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 @pytest.mark.parametrize("sys_id", [ADMIN_SYS_ID, "0" * 32])
-def test_users_are_read_only(app, writer, method, sys_id):
+def test_users_are_written_by_admins_only(app, writer, method, sys_id):
+    with app.app_context():
+        users.add("carol", "carol-pw")
     path = "/api/now/table/sys_user" if method == "POST" else f"/api/now/table/sys_user/{sys_id}"
-    response = writer.send(method, path, json={"user_name": "mallory", "active": "false"})
+    response = writer.send(method, path, json={"user_name": "mallory", "active": "false"}, headers=basic("carol", "carol-pw"))
     assert (response.status_code, response.json) == (403, FORBIDDEN)
+    with app.app_context():
+        SysUser.delete().where(SysUser.user_name == "carol").execute()
     with app.app_context():
         assert [u.user_name for u in SysUser.select().order_by(SysUser.user_name)] == ["admin", "bob"]
         assert SysUser.get_by_id(ADMIN_SYS_ID).active

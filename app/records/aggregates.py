@@ -7,7 +7,7 @@ from typing import NamedTuple
 from peewee import SQL, Expression, fn
 
 from ..db import Compiled, database
-from . import fields as F
+from . import catalog as C
 from . import query as Q
 from .errors import QueryError
 from .values import TEXT
@@ -38,14 +38,14 @@ class Group(NamedTuple):
 
 def _numeric(field):
     """Integers, and choices whose values are all integers (impact, priority)."""
-    if field.kind == F.INTEGER:
+    if field.kind == C.INTEGER:
         return True
-    return field.kind == F.CHOICE and bool(field.choices) and all(value.lstrip("-").isdigit() for value in field.choices)
+    return field.kind == C.CHOICE and bool(field.choices) and all(value.lstrip("-").isdigit() for value in field.choices)
 
 
 def _number_of(field, column):
     """The column as a number: a choice is stored as text, '' when unset."""
-    return column if field.kind == F.INTEGER else fn.NULLIF(column, SQL("''")).cast("INTEGER")
+    return column if field.kind == C.INTEGER else fn.NULLIF(column, SQL("''")).cast("INTEGER")
 
 
 class _Builder:
@@ -86,8 +86,8 @@ def compute(table, query, caller, asked):
         field = builder.field(name)
         if field is not None and field not in (g[0] for g in groups):
             display = None
-            if asked.display and field.kind == F.REFERENCE:
-                target = F.TABLES[field.reference]
+            if asked.display and field.kind == C.REFERENCE:
+                target = C.table(field.reference)
                 display = statement.column(Q.Column(target.display_field, name))
             groups.append((field, statement.column(Q.Column(name)), display))
     if not groups and not aggregates:

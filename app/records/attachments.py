@@ -12,7 +12,7 @@ from peewee import SQL, fn
 
 from ..db import Compiled, database, param
 from ..models import SysAttachment, SysAttachmentDoc, utcnow
-from . import fields as F
+from . import catalog as C
 from . import query as Q
 from . import store
 from .values import TEXT, View
@@ -21,24 +21,23 @@ CHUNK_BYTES = 1024 * 1024
 
 # The attachment as a table, for encoded queries over its metadata.
 # pragma: no mutate start
-TABLE = F.Table(
+TABLE = C.Table(
     "sys_attachment",
     SysAttachment,
     (
-        F.Field("sys_id"),
-        F.Field("file_name"),
-        F.Field("content_type"),
-        F.Field("size_bytes", F.INTEGER),
-        F.Field("table_name"),
-        F.Field("table_sys_id"),
-        F.Field("hash"),
-        F.Field("sys_created_on", F.DATETIME),
-        F.Field("sys_created_by"),
-        F.Field("sys_updated_on", F.DATETIME),
-        F.Field("sys_updated_by"),
-        F.Field("sys_mod_count", F.INTEGER),
+        C.Field("sys_id"),
+        C.Field("file_name"),
+        C.Field("content_type"),
+        C.Field("size_bytes", C.INTEGER),
+        C.Field("table_name"),
+        C.Field("table_sys_id"),
+        C.Field("hash"),
+        C.Field("sys_created_on", C.DATETIME),
+        C.Field("sys_created_by"),
+        C.Field("sys_updated_on", C.DATETIME),
+        C.Field("sys_updated_by"),
+        C.Field("sys_mod_count", C.INTEGER),
     ),
-    writable=False,
 )
 # pragma: no mutate end
 _COLUMNS = tuple(getattr(SysAttachment, f.name) for f in TABLE.fields)
@@ -51,8 +50,8 @@ class InvalidTarget(LookupError):
 def check_target(table_name, table_sys_id):
     """The table a file may hang on: it is served and has that record."""
     try:
-        table = F.lookup(table_name)
-    except F.UnknownTable:
+        table = C.lookup(table_name)
+    except C.UnknownTable:
         raise InvalidTarget() from None
     if store.get(table, table_sys_id, View(fields=("sys_id",)), "") is None:
         raise InvalidTarget()

@@ -12,6 +12,7 @@ from peewee import PostgresqlDatabase
 from ..db import compiled, database, param
 from ..models import Interaction, InteractionJsonBlob, LiveGroupProfile, SysTableCount
 
+# The built-in tables counted; declared tables are counted as they are made.
 COUNTED = (Interaction, InteractionJsonBlob, LiveGroupProfile)
 
 _SQLITE_TRIGGER = """CREATE TRIGGER "{table}_count_{name}" AFTER {event} ON "{table}"
@@ -49,12 +50,12 @@ def _has_triggers(table):
     return database.execute_sql(sql, (f"{table}_count_insert",)).fetchone() is not None
 
 
-def install():
+def install(models):
     """Create the triggers a table lacks and count its rows once. Run at
     start, in the transaction that creates the tables: creating a trigger
     locks its table, so no row is written between the trigger and the count."""
     postgres = isinstance(database.obj, PostgresqlDatabase)
-    for model in COUNTED:
+    for model in models:
         table = model._meta.table_name
         if _has_triggers(table):
             continue

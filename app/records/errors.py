@@ -17,5 +17,22 @@ class NotFound(RecordError, LookupError):
     """No record with that sys_id."""
 
 
-class ReadOnlyTable(RecordError, PermissionError):
-    """A write to a table that is only read (sys_user)."""
+class Refused(RecordError, PermissionError):
+    """A write the table's rules refuse (ServiceNow's 403 Operation Failed);
+    the message is the error's detail."""
+
+
+class ReadOnlyTable(Refused):
+    """A write by a user the table does not let write it."""
+
+    def __init__(self):
+        super().__init__("ACL restricts the record operation")
+
+
+class InvalidDeclaration(RecordError, ValueError):
+    """A table declaration that cannot be served; the message says why."""
+
+
+class DeclarationConflict(RecordError):
+    """A declaration at odds with the table as it stands (a field retyped,
+    a built-in table declared again)."""

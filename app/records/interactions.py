@@ -1,33 +1,34 @@
 """The rules of an interaction that every API follows: its number, its
 state from its queue, and what closing it sets."""
-from peewee import SQL
+from peewee import SQL, fn
 
 from ..db import compiled, param
-from ..models import Interaction, SysNumberCounter
+from ..models import DOCUMENT_MODELS, Interaction
+from . import numbers
+from .rules import Rules, unchanged_dropped
 
 NEW = "new"
 QUEUED = "queued"
 CLOSED_COMPLETE = "closed_complete"
 CLOSED_ABANDONED = "closed_abandoned"
 CLOSED_STATES = frozenset((CLOSED_COMPLETE, CLOSED_ABANDONED))
-
-
-@compiled
-def _next_number():
-    counter = SysNumberCounter
-    return (
-        counter.update(number=counter.number + SQL("1"))
-        .where(counter.category == param("category"))
-        .returning(counter.prefix, counter.number)
-    )
+STATE_LABELS = {
+    "new": "New",
+    "queued": "Queued",
+    "work_in_progress": "Work in Progress",
+    "on_hold": "On Hold",
+    "wrap_up": "Wrap Up",
+    "closed_complete": "Closed Complete",
+    "closed_abandoned": "Closed Abandoned",
+}
+TABLE = "interaction"
+NUMBER = numbers.Number("number", "IMS", 7, 1)
 
 
 def next_number():
-    """The next number of the interaction table: one atomic bump of its
-    counter row, so no two workers or hosts ever get the same one. Call it
-    inside the transaction that stores the interaction."""
-    prefix, number = _next_number().execute(category="interaction").fetchone()
-    return f"{prefix}{number:07d}"
+    """The next number of the interaction table; inside the transaction
+    that stores the interaction."""
+    return numbers.next_number(TABLE, NUMBER)
 
 
 def state_for_queue(queue):
@@ -93,7 +94,44 @@ def table_changes(current, given, user, now):
         changes.update(closing(user, now, new_state, current.get("closed_by")))
     elif was_closed and new_state not in CLOSED_STATES:
         changes.update(closed_at=None, closed_by="")
-    return {name: value for name, value in changes.items() if current.get(name, _ABSENT) != value}
+    return unchanged_dropped(current, changes)
 
 
-_ABSENT = object()
+class InteractionRules(Rules):
+    """The Table API's and SOAP's writes of interactions (TABLE_API.md §5)."""
+
+    def new_row(self, table, sys_id, caller, now):
+        return new_row(sys_id, caller, now)
+
+    def changes(self, table, current, given, caller, now):
+        return table_changes(current, given, caller, now)
+
+    def deleting(self, table, sys_ids, caller):
+        """The documents of the service's own that the interactions point at
+        go with them, unless another interaction points at one too (a
+        document may be shared through context_table/context_id)."""
+        pairs = (
+            (Interaction.context_table, Interaction.context_document),
+            (Interaction.channel_metadata_table, Interaction.channel_metadata_document),
+        )
+        documents = {name: set() for name in DOCUMENT_MODELS}
+        selected = Interaction.select(*(column for pair in pairs for column in pair)).where(Interaction.sys_id.in_(sys_ids))
+        for row in selected.tuples():
+            for document_table, document in (row[0:2], row[2:4]):
+                if document_table in documents:
+                    documents[document_table].add(document)
+        for document_table, document_ids in documents.items():
+            if not document_ids:
+                continue
+            model = DOCUMENT_MODELS[document_table]
+            used = Interaction.select(SQL("1")).where(
+                Interaction.sys_id.not_in(sys_ids)
+                & (
+                    ((pairs[0][0] == document_table) & (pairs[0][1] == model.sys_id))
+                    | ((pairs[1][0] == document_table) & (pairs[1][1] == model.sys_id))
+                )
+            )
+            model.delete().where(model.sys_id.in_(sorted(document_ids)) & ~fn.EXISTS(used)).execute()
+
+
+RULES = InteractionRules()

@@ -19,7 +19,7 @@ from peewee import JOIN, SQL, Expression, NodeList, fn
 
 from ..db import Compiled, param
 from ..models import utcnow
-from . import fields as F
+from . import catalog as C
 from .errors import QueryError
 
 
@@ -189,7 +189,12 @@ def field_of(table, column):
     """The Field a resolved column stands for."""
     if column.through is None:
         return table.field(column.name)
-    return F.TABLES[table.field(column.through).reference].field(column.name)
+    return C.table(table.field(column.through).reference).field(column.name)
+
+
+def _stored(field):
+    """A field a query may name: one the table stores (not user_password)."""
+    return field is not None and not field.write_only
 
 
 class _Resolver:
@@ -203,11 +208,11 @@ class _Resolver:
         """The column a field name stands for; None when the table has no such field."""
         through, dot, name = name.rpartition(".")
         if not dot:
-            return Column(name) if self.table.field(name) else None
+            return Column(name) if _stored(self.table.field(name)) else None
         reference = self.table.field(through)
-        if reference is None or reference.kind != F.REFERENCE:
+        if reference is None or reference.kind != C.REFERENCE:
             return None
-        return Column(name, through) if F.TABLES[reference.reference].field(name) else None
+        return Column(name, through) if _stored(C.table(reference.reference).field(name)) else None
 
     def condition(self, condition):
         column = self.column(condition.field)
@@ -242,9 +247,9 @@ class _Resolver:
 
     def value(self, value, kind):
         value = self.text(value)
-        if kind == F.DATETIME:
+        if kind == C.DATETIME:
             return _datetime_text(value)
-        if kind == F.INTEGER:
+        if kind == C.INTEGER:
             try:
                 number = int(value)
             except ValueError:
@@ -252,7 +257,7 @@ class _Resolver:
             if not -_INT64 <= number < _INT64:
                 raise QueryError(f"{value!r} is out of range")
             return number
-        if kind == F.BOOLEAN:
+        if kind == C.BOOLEAN:
             lowered = value.lower()
             if lowered not in _BOOLEANS:
                 raise QueryError(f"{value!r} is not true or false")
@@ -356,7 +361,7 @@ class Statement:
             return getattr(self.model, column.name)
         alias = self.joins.get(column.through)
         if alias is None:
-            target = F.TABLES[self.table.field(column.through).reference].model
+            target = C.table(self.table.field(column.through).reference).model
             alias = self.joins[column.through] = target.alias(f"ref_{column.through}")
         return getattr(alias, column.name)
 
@@ -381,7 +386,7 @@ class Statement:
         column, op = resolved[0], resolved[1]
         lhs = self.column(column)
         field = field_of(self.table, column)
-        textual = field.kind in (F.STRING, F.CHOICE, F.REFERENCE)
+        textual = field.kind in C.TEXTUAL
         if op == "ANYTHING":
             return SQL("1 = 1")
         if op in ("ISEMPTY", "EMPTYSTRING") and not textual:
@@ -444,9 +449,9 @@ def _joined(expressions, glue):
 
 
 @lru_cache(maxsize=512)
-def select_statement(database_key, table_name, columns, shape, orderings, paged):
+def select_statement(database_key, table, columns, shape, orderings, paged):
     """SELECT columns ... WHERE shape ORDER BY ... [LIMIT/OFFSET], compiled."""
-    statement = Statement(F.TABLES[table_name])
+    statement = Statement(table)
     selected = [statement.column(c) for c in columns]
     where = statement.where(shape)
     order = statement.order(orderings)
@@ -460,8 +465,8 @@ def select_statement(database_key, table_name, columns, shape, orderings, paged)
 
 
 @lru_cache(maxsize=512)
-def count_statement(database_key, table_name, shape):
-    statement = Statement(F.TABLES[table_name])
+def count_statement(database_key, table, shape):
+    statement = Statement(table)
     where = statement.where(shape)
     query = statement.model.select(fn.COUNT(SQL("*")))
     if where is not None:
@@ -471,11 +476,18 @@ def count_statement(database_key, table_name, shape):
 
 
 @lru_cache(maxsize=512)
-def keys_statement(database_key, table_name, shape):
+def keys_statement(database_key, table, shape):
     """The sys_ids matching a shape, for writes that touch many records."""
-    statement = Statement(F.TABLES[table_name])
+    statement = Statement(table)
     where = statement.where(shape)
     query = statement.model.select(statement.model.sys_id)
     if where is not None:
         query = statement.from_(query).where(where)
     return Compiled(query)
+
+
+@C.on_change
+def _forget_statements():
+    # A table a statement joins may have been declared again.
+    for cached in (select_statement, count_statement, keys_statement):
+        cached.cache_clear()

@@ -5,16 +5,16 @@ one compiled statement per page and one per count; writes are one
 transaction each and follow the interaction's rules (interactions.py).
 """
 import os
+from functools import lru_cache
 
-from peewee import SQL, fn
+from peewee import IntegrityError
 
-from ..db import atomic, database
-from ..models import CHANNEL_METADATA_TABLE, CONTEXT_TABLE, DOCUMENT_MODELS, SysUser, utcnow
-from . import attachments, counts
-from . import fields as F
-from . import interactions as rules
+from ..db import Compiled, atomic, database, param
+from ..models import utcnow
+from . import catalog as C
+from . import attachments, counts, numbers
 from . import query as Q
-from .errors import NotFound, ReadOnlyTable
+from .errors import InvalidRecord, NotFound, ReadOnlyTable, Refused
 from .values import projection
 
 MAX_LIMIT = 10_000
@@ -45,9 +45,11 @@ def find(table, query, view, caller, base_url, limit=MAX_LIMIT, offset=0, count=
 
 
 def _page(table, resolved, view, base_url, limit, offset, count):
-    shown = projection(table.name, view)
-    statement = Q.select_statement(database.obj, table.name, shown.columns, resolved.shape, resolved.orderings, True)
+    shown = projection(table, view)
+    statement = Q.select_statement(database.obj, table, shown.columns, resolved.shape, resolved.orderings, True)
     cursor = statement.execute(**_values(resolved, limit=min(limit, MAX_LIMIT), offset=offset))
+    if shown.documents:
+        cursor = shown.with_documents(cursor.fetchall())
     records = [shown.render(row, base_url) for row in cursor]
     total = _count(table, resolved) if count else None
     return Page(records, total)
@@ -58,7 +60,7 @@ def _count(table, resolved):
         total = counts.total(table.name)
         if total is not None:
             return total
-    return Q.count_statement(database.obj, table.name, resolved.shape).execute(**_values(resolved)).fetchone()[0]
+    return Q.count_statement(database.obj, table, resolved.shape).execute(**_values(resolved)).fetchone()[0]
 
 
 def get(table, sys_id, view, base_url):
@@ -72,7 +74,7 @@ def get(table, sys_id, view, base_url):
 def keys(table, query, caller):
     """The sys_ids of every record matching `query`."""
     resolved = Q.resolve(table, query, caller)
-    statement = Q.keys_statement(database.obj, table.name, resolved.shape)
+    statement = Q.keys_statement(database.obj, table, resolved.shape)
     return [row[0] for row in statement.execute(**_values(resolved))]
 
 
@@ -80,34 +82,41 @@ def new_sys_id():
     return os.urandom(16).hex()
 
 
-def insert(table, values, caller):
-    """A new record of `values` (checked by validation.load); its sys_id."""
-    _writable(table)
+@lru_cache(maxsize=256)
+def _insert_statement(database_key, table):
+    """INSERT of every column of the table's model, compiled once."""
+    model = table.model
+    return Compiled(model.insert({column: param(column.name) for column in model._meta.sorted_fields}), database_key)
+
+
+def insert(table, values, caller, sys_id=None, number=None):
+    """A new record of `values` (checked by validation.load); its sys_id.
+    Seeding gives the sys_id and number (moving the counter past it first)."""
+    _writable(table, caller)
     now = utcnow()
-    sys_id = new_sys_id()
-    with atomic():
-        if table is F.INTERACTION:
-            row = rules.new_row(sys_id, caller, now)
-            row.update(rules.table_changes({}, _references(table, values), caller, now))
-            rules.insert(row)
-        else:
-            table.model.insert(
-                sys_id=sys_id,
-                sys_created_on=now,
-                sys_created_by=caller.user_name,
-                sys_updated_on=now,
-                sys_updated_by=caller.user_name,
-                **values,
-            ).execute()
+    sys_id = sys_id or new_sys_id()
+    values = _references(table, values)
+    rules = table.rules
+    try:
+        with atomic():
+            row = rules.new_row(table, sys_id, caller, now)
+            row.update(rules.changes(table, row, values, caller, now))
+            if table.number is not None:
+                row[table.number.field] = number or numbers.next_number(table.name, table.number)
+            _insert_statement(database.obj, table).execute(**row)
+    except IntegrityError:
+        # A unique value written meanwhile by another request.
+        raise Refused(f"Error during insert of {table.name}") from None
     return sys_id
 
 
 def update(table, sys_id, values, caller):
     """Change the record's fields given; True when something changed.
     An update that changes nothing writes nothing, as on ServiceNow."""
-    _writable(table)
+    _writable(table, caller)
     if not could_be_sys_id(sys_id):
         raise NotFound(sys_id)
+    values = _references(table, values)
     model = table.model
     now = utcnow()
     with atomic():
@@ -119,10 +128,7 @@ def update(table, sys_id, values, caller):
         current = query.dicts().get_or_none()
         if current is None:
             raise NotFound(sys_id)
-        if table is F.INTERACTION:
-            changes = rules.table_changes(current, _references(table, values), caller, now)
-        else:
-            changes = {name: value for name, value in values.items() if current[name] != value}
+        changes = table.rules.changes(table, current, values, caller, now)
         if not changes:
             return False
         model.update(
@@ -134,53 +140,46 @@ def update(table, sys_id, values, caller):
     return True
 
 
-def delete(table, sys_id):
-    """Delete the record (an interaction with the documents of its own it
-    points at); False when there was none."""
-    _writable(table)
+def delete(table, sys_id, caller):
+    """Delete the record, and what its table's rules delete with it; False
+    when there was none."""
+    _writable(table, caller)
     if not could_be_sys_id(sys_id):
         return False
     with atomic():
-        if table is F.INTERACTION:
-            return _delete_interactions([sys_id]) == 1
-        attachments.delete_of(table.name, [sys_id])
-        return table.model.delete().where(table.model.sys_id == sys_id).execute() == 1
+        return _delete(table, [sys_id], caller) == 1
 
 
-def delete_interactions(query, caller):
-    """Delete every interaction matching `query` (SOAP's deleteMultiple);
-    how many there were."""
+def delete_matching(table, query, caller):
+    """Delete every record matching `query` (SOAP's deleteMultiple); how many there were."""
+    _writable(table, caller)
     with atomic():
-        return _delete_interactions(keys(F.INTERACTION, query, caller))
+        return _delete(table, keys(table, query, caller), caller)
 
 
-def _delete_interactions(sys_ids):
-    """Delete the interactions, then the documents they pointed at that no
-    other interaction points at (a document may be shared through
-    context_table/context_id)."""
-    interaction = F.INTERACTION.model
-    pairs = (
-        (interaction.context_table, interaction.context_document),
-        (interaction.channel_metadata_table, interaction.channel_metadata_document),
-    )
+def _delete(table, sys_ids, caller, depth=0):
+    """Delete the records, then, as ServiceNow's cascade rules do, clear the
+    references to them in every table or delete the records whose reference
+    says so (interaction_related_record), and what the table's rules remove
+    with them (an interaction's own documents)."""
+    model = table.model
     deleted = 0
     for batch in _batches(sys_ids):
-        documents = {CONTEXT_TABLE: set(), CHANNEL_METADATA_TABLE: set()}
-        for row in interaction.select(*(column for pair in pairs for column in pair)).where(interaction.sys_id.in_(batch)).tuples():
-            for table, document in (row[0:2], row[2:4]):
-                if table in documents:
-                    documents[table].add(document)
-        attachments.delete_of(F.INTERACTION.name, batch)
-        deleted += interaction.delete().where(interaction.sys_id.in_(batch)).execute()
-        for table, document_ids in documents.items():
-            model = DOCUMENT_MODELS[table]
-            for ids in _batches(sorted(document_ids)):
-                used = interaction.select(SQL("1")).where(
-                    ((pairs[0][0] == table) & (pairs[0][1] == model.sys_id))
-                    | ((pairs[1][0] == table) & (pairs[1][1] == model.sys_id))
-                )
-                model.delete().where(model.sys_id.in_(ids) & ~fn.EXISTS(used)).execute()
+        table.rules.deleting(table, batch, caller)
+        attachments.delete_of(table.name, batch)
+        deleted += model.delete().where(model.sys_id.in_(batch)).execute()
+        for other, field in C.referencing(table.name):
+            column = field.column(other.model)
+            if field.on_delete == "delete" and depth < _MAX_CASCADE:
+                dependent = [row[0] for row in other.model.select(other.model.sys_id).where(column.in_(batch)).tuples()]
+                _delete(other, dependent, caller, depth + 1)
+            else:
+                other.model.update({column: ""}).where(column.in_(batch)).execute()
     return deleted
+
+
+# A chain of "delete" cascades longer than this is a loop of declarations.
+_MAX_CASCADE = 8
 
 
 def _batches(items, size=500):
@@ -189,25 +188,31 @@ def _batches(items, size=500):
         yield items[start : start + size]
 
 
-def _writable(table):
-    if not table.writable:
+def _writable(table, caller):
+    if table.admin_writes and not getattr(caller, "admin", False):
         raise ReadOnlyTable()
 
 
 def _references(table, values):
     """A reference may be given as a sys_id or, as ServiceNow also takes
-    it, as the user_name of the user it points at."""
+    it, as the display value of the record it points at."""
     resolved = dict(values)
-    for field in table.fields:
+    for field in table.references:
         value = values.get(field.name)
-        if field.kind != F.REFERENCE or not value:
+        if not value:
             continue
-        user = (
-            SysUser.select(SysUser.sys_id)
-            .where((SysUser.sys_id == value) | (SysUser.user_name == value))
-            .order_by((SysUser.sys_id == value).desc())
+        target = C.table(field.reference)
+        model = target.model
+        shown = getattr(model, target.display_field)
+        found = (
+            model.select(model.sys_id)
+            .where((model.sys_id == value) | (shown == value))
+            .order_by((model.sys_id == value).desc())
             .first()
         )
-        if user is not None:
-            resolved[field.name] = user.sys_id
+        if found is not None:
+            resolved[field.name] = found.sys_id
+        elif len(value) > C.SYS_ID_LENGTH:
+            # No sys_id is longer: the display value named no record.
+            raise InvalidRecord(f"{field.name}: Longer than maximum length {C.SYS_ID_LENGTH}.")
     return resolved

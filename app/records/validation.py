@@ -1,12 +1,13 @@
 """The values a write may carry, checked with marshmallow against the
 table's fields: what any API (Table, SOAP) writes passes through here."""
 import re
+from datetime import datetime
 from functools import lru_cache
 
 import orjson
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from . import fields as F
+from . import catalog as C
 from .errors import InvalidRecord
 
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
@@ -51,24 +52,86 @@ class Document(fields.Field):
         return value
 
 
+class Integer(Scalar):
+    """An integer, in decimal; empty (or null) clears it."""
+
+    default_error_messages = {"integer": "Not a valid integer."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("integer")
+        text = super()._deserialize(int(value) if isinstance(value, float) else value, attr, data, **kwargs)
+        if text == "":
+            return None
+        try:
+            number = int(text)
+        except ValueError:
+            raise self.make_error("integer") from None
+        if not -(2**63) <= number < 2**63:
+            raise self.make_error("integer")
+        return number
+
+
+class Boolean(Scalar):
+    """true/false, 1/0, as ServiceNow takes them; empty is false."""
+
+    default_error_messages = {"boolean": "Not a valid boolean: true or false."}
+    _VALUES = {"true": True, "1": True, "false": False, "0": False, "": False}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).lower()
+        if text not in self._VALUES:
+            raise self.make_error("boolean")
+        return self._VALUES[text]
+
+
+class DateTime(Scalar):
+    """YYYY-MM-DD HH:MM:SS in UTC, or a date; empty clears it."""
+
+    default_error_messages = {"datetime": "Not a valid date-time: YYYY-MM-DD HH:MM:SS."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text == "":
+            return None
+        for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+            try:
+                return datetime.strptime(text, pattern)
+            except ValueError:
+                continue
+        raise self.make_error("datetime")
+
+
+_TABLE_NAME_CHECK = validate.Regexp(_TABLE_NAME, error="Must be a table name: up to 80 of a-z, 0-9 and _.")
+
+
 def _field(field):
-    if field.name == "value":
+    kind = field.kind
+    if kind == C.JSON:
         return Document(allow_none=True)
-    checks = []
-    if field.name.endswith("_table"):
-        checks.append(validate.Regexp(_TABLE_NAME, error="Must be a table name: up to 80 of a-z, 0-9 and _."))
-    elif field.max_length:
-        checks.append(validate.Length(max=field.max_length))
-    return Scalar(allow_none=True, validate=checks)
+    if kind == C.INTEGER:
+        return Integer(allow_none=True)
+    if kind == C.BOOLEAN:
+        return Boolean(allow_none=True)
+    if kind == C.DATETIME:
+        return DateTime(allow_none=True)
+    if kind == C.TABLE_NAME:
+        return Scalar(allow_none=True, validate=[_TABLE_NAME_CHECK])
+    if kind == C.REFERENCE:
+        # A display value may stand for the sys_id (store.py looks it up).
+        return Scalar(allow_none=True, validate=[validate.Length(max=C.DEFAULT_MAX_LENGTH)])
+    return Scalar(allow_none=True, validate=[validate.Length(max=field.max_length)] if field.max_length else [])
 
 
-@lru_cache(maxsize=None)
-def write_schema(table_name):
-    table = F.TABLES[table_name]
+@lru_cache(maxsize=256)
+def write_schema(table):
     declared = {field.name: _field(field) for field in table.writable_fields}
-    schema_class = Schema.from_dict(declared, name=f"{table_name}_write")
+    schema_class = Schema.from_dict(declared, name=f"{table.name}_write")
     # Read-only and unknown fields are ignored, as ServiceNow ignores them.
     return schema_class(unknown=EXCLUDE)
+
+
+C.on_change(write_schema.cache_clear)
 
 
 def load(table, data):
@@ -76,11 +139,17 @@ def load(table, data):
     names the fields that break the rules. The body readers have made
     sure `data` is an object."""
     try:
-        values = write_schema(table.name).load(data)
+        values = write_schema(table).load(data)
     except ValidationError as error:
         raise InvalidRecord(describe(error.messages)) from None
-    # null clears a field, as an empty string does.
-    return {name: "" if value is None else value for name, value in values.items()}
+    # null clears a field, as an empty string does (to null where the
+    # column keeps no text: an integer, a date-time).
+    return {name: _cleared(table, name) if value is None else value for name, value in values.items()}
+
+
+def _cleared(table, name):
+    kind = table.field(name).kind
+    return "" if kind in C.TEXTUAL else (False if kind == C.BOOLEAN else None)
 
 
 def describe(messages):

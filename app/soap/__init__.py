@@ -1,4 +1,4 @@
-"""The SOAP direct web service of the interaction table (SOAP.md)."""
+"""The SOAP direct web service of every table (SOAP.md)."""
 from .views import bp
 
 __all__ = ["bp"]

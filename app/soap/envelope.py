@@ -11,7 +11,7 @@ from typing import NamedTuple
 from lxml import etree
 
 from ..serialization import plain_parse_error, printable, xml_parser
-from .wsdl import TNS, XML_DECLARATION
+from .wsdl import XML_DECLARATION
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 _ENVELOPE = f"{{{SOAP_ENV}}}Envelope"
@@ -85,22 +85,23 @@ def _append(parent, children):
         etree.SubElement(parent, name).text = text or None
 
 
-@lru_cache(maxsize=64)
-def _empty_response(operation, names):
+@lru_cache(maxsize=256)
+def _empty_response(tns, operation, names):
     """The envelope answering `operation`, with an empty element for each of
     `names`: copied and filled, it costs half of building one anew (lxml
     copies a tree in C, where Python makes each element)."""
     envelope, body = _envelope()
-    element = etree.SubElement(body, f"{{{TNS}}}{operation}Response", nsmap={"tns": TNS})
+    element = etree.SubElement(body, f"{{{tns}}}{operation}Response", nsmap={"tns": tns})
     for name in names:
         etree.SubElement(element, name)
     return envelope
 
 
-def response(operation, children):
-    """The envelope answering `operation`: children are (name, text) pairs,
-    or (name, pairs) for a record of getRecords, unqualified as the WSDL says."""
-    envelope = copy.deepcopy(_empty_response(operation, tuple(name for name, _ in children)))
+def response(tns, operation, children):
+    """The envelope answering `operation` in the namespace `tns` (the
+    table's): children are (name, text) pairs, or (name, pairs) for a
+    record of getRecords, unqualified as the WSDL says."""
+    envelope = copy.deepcopy(_empty_response(tns, operation, tuple(name for name, _ in children)))
     for element, (_, value) in zip(envelope[0][0], children):
         if isinstance(value, str):
             element.text = value or None

@@ -1,17 +1,18 @@
 """The seven operations (SOAP.md §3), each a thin call into the records
 layer: the same rules, queries and writes as the Table API.
 
-Each takes the call's values (local name -> text) and the display mode,
-and returns the response's children as envelope.response takes them.
+Each takes the table, the call's values (local name -> text) and the
+display mode, and returns the response's children as envelope.response
+takes them.
 """
 from ..auth import current_user
 from ..records import query as Q
 from ..records import store, validation
-from ..records.errors import InvalidRecord, NotFound, QueryError
+from ..records.errors import InvalidRecord, NotFound, QueryError, Refused
 from ..records.store import MAX_LIMIT
 from ..records.values import View
 from .envelope import CLIENT, SERVER, Fault
-from .wsdl import COLUMNS, TABLE, record_columns
+from .wsdl import columns, insert_response, record_columns
 
 # getRecords without __last_row or __limit, as ServiceNow caps it.
 DEFAULT_RECORDS = 250
@@ -23,12 +24,12 @@ _MISSING_RECORD = _ABORTED.format("Update", "missing record")
 _BASE_URL = ""
 
 
-def _view(display, excluded=frozenset()):
+def _view(table, display, excluded=frozenset()):
     """What to read: display values are read as pairs, and
     wsdl.record_columns picks from them what each element holds."""
     fields = None
     if excluded:
-        fields = tuple(field.name for field in COLUMNS if field.name not in excluded)
+        fields = tuple(field.name for field in columns(table) if field.name not in excluded)
     return View(fields=fields, display="all" if display != "false" else "false", exclude_links=True)
 
 
@@ -40,26 +41,26 @@ def _excluded(values):
     return frozenset(_names(values.get("__exclude_columns", "")))
 
 
-def _record(record, display):
+def _record(table, record, display):
     children = []
-    for name, field, part in record_columns(display):
+    for name, field, part in record_columns(table, display):
         value = record.get(field.name)
         if value is not None:
             children.append((name, value if isinstance(value, str) else value[part]))
     return children
 
 
-def _column_query(values):
+def _column_query(table, values):
     """Each column given an equality condition, an empty one ISEMPTY."""
     query = Q.EMPTY
-    for field in COLUMNS:
+    for field in columns(table):
         value = values.get(field.name)
         if value is not None:
             query = query + (Q.condition(field.name, "=", value) if value else Q.condition(field.name, "ISEMPTY"))
     return query
 
 
-def _query(values):
+def _query(table, values):
     """The columns' conditions ANDed with __encoded_query, ordered by
     __order_by, then __order_by_desc, then the encoded query's ORDERBYs."""
     orderings = [Q.Ordering(name, False) for name in _names(values.get("__order_by", ""))]
@@ -68,7 +69,7 @@ def _query(values):
         encoded = Q.parse(values.get("__encoded_query", ""))
     except QueryError as error:
         raise Fault(CLIENT, str(error)) from None
-    return Q.Query((), tuple(orderings)) + _column_query(values) + encoded
+    return Q.Query((), tuple(orderings)) + _column_query(table, values) + encoded
 
 
 def _row_number(values, name):
@@ -91,17 +92,17 @@ def _window(values, default):
     return first, rows if limit is None else min(rows, limit)
 
 
-def _find(values, view, default):
+def _find(table, values, view, default):
     """The records of the call's query and window, read a page of the
     records layer's largest at a time."""
-    query = _query(values)
+    query = _query(table, values)
     first, rows = _window(values, default)
     records = []
     while rows is None or len(records) < rows:
         size = MAX_LIMIT if rows is None else min(MAX_LIMIT, rows - len(records))
         try:
             page = store.find(
-                TABLE, query, view, current_user(), _BASE_URL, limit=size, offset=first + len(records), count=False
+                table, query, view, current_user(), _BASE_URL, limit=size, offset=first + len(records), count=False
             )
         except QueryError as error:
             raise Fault(CLIENT, str(error)) from None
@@ -111,58 +112,64 @@ def _find(values, view, default):
     return records
 
 
-def insert(values, display):
+def insert(table, values, display):
     try:
-        sys_id = store.insert(TABLE, validation.load(TABLE, values), current_user())
-    except InvalidRecord as error:
+        sys_id = store.insert(table, validation.load(table, values), current_user())
+    except (InvalidRecord, Refused) as error:
         raise Fault(SERVER, _ABORTED.format("Insert", error)) from None
-    number = store.get(TABLE, sys_id, View(fields=("number",), exclude_links=True), _BASE_URL)["number"]
-    return [("sys_id", sys_id), ("number", number)]
+    names = insert_response(table)
+    record = store.get(table, sys_id, View(fields=names, exclude_links=True), _BASE_URL)
+    return [(name, record[name]) for name in names]
 
 
-def update(values, display):
+def update(table, values, display):
     sys_id = values.get("sys_id", "").strip()
     if not sys_id:
         raise Fault(SERVER, _MISSING_RECORD)
     try:
-        store.update(TABLE, sys_id, validation.load(TABLE, values), current_user())
+        store.update(table, sys_id, validation.load(table, values), current_user())
     except NotFound:
         raise Fault(SERVER, _MISSING_RECORD) from None
-    except InvalidRecord as error:
+    except (InvalidRecord, Refused) as error:
         raise Fault(SERVER, _ABORTED.format("Update", error)) from None
     return [("sys_id", sys_id)]
 
 
-def get(values, display):
-    view = _view(display, _excluded(values))
-    record = store.get(TABLE, values.get("sys_id", "").strip(), view, _BASE_URL)
-    return _record(record, display) if record is not None else []
+def get(table, values, display):
+    view = _view(table, display, _excluded(values))
+    record = store.get(table, values.get("sys_id", "").strip(), view, _BASE_URL)
+    return _record(table, record, display) if record is not None else []
 
 
-def get_records(values, display):
-    view = _view(display, _excluded(values))
-    return [("getRecordsResult", _record(record, display)) for record in _find(values, view, DEFAULT_RECORDS)]
+def get_records(table, values, display):
+    view = _view(table, display, _excluded(values))
+    return [("getRecordsResult", _record(table, record, display)) for record in _find(table, values, view, DEFAULT_RECORDS)]
 
 
-def get_keys(values, display):
-    keys = [record["sys_id"] for record in _find(values, View(fields=("sys_id",), exclude_links=True), None)]
+def get_keys(table, values, display):
+    keys = [record["sys_id"] for record in _find(table, values, View(fields=("sys_id",), exclude_links=True), None)]
     # One element, the keys joined by commas, as ServiceNow answers.
     return [("sys_id", ",".join(keys)), ("count", str(len(keys)))]
 
 
-def delete_record(values, display):
-    deleted = store.delete(TABLE, values.get("sys_id", "").strip())
+def delete_record(table, values, display):
+    try:
+        deleted = store.delete(table, values.get("sys_id", "").strip(), current_user())
+    except Refused as error:
+        raise Fault(SERVER, _ABORTED.format("Delete", error)) from None
     return [("count", "1" if deleted else "0")]
 
 
-def delete_multiple(values, display):
-    query = _column_query(values)
+def delete_multiple(table, values, display):
+    query = _column_query(table, values)
     if not query.groups:
         raise Fault(CLIENT, "deleteMultiple needs at least one column to match: it never deletes the whole table")
     try:
-        count = store.delete_interactions(query, current_user())
+        count = store.delete_matching(table, query, current_user())
     except QueryError as error:
         raise Fault(CLIENT, str(error)) from None
+    except Refused as error:
+        raise Fault(SERVER, _ABORTED.format("Delete", error)) from None
     return [("count", str(count))]
 
 

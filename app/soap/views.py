@@ -1,12 +1,13 @@
-"""/interaction.do: the WSDL on GET ?WSDL, a SOAP call on POST ?SOAP
-(SOAP.md §1). Other tables' *.do have no route: the app's 404."""
+"""/{table}.do: the WSDL on GET ?WSDL, a SOAP call on POST ?SOAP
+(SOAP.md §1), for every table served. An unknown table's *.do is the app's 404."""
 import logging
 
 from flask import Blueprint, Response, g, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from .. import errors, negotiation
 from ..auth import StrictBasicAuth, verify_password
+from ..records.catalog import UnknownTable, lookup
 from . import envelope, wsdl
 from .envelope import CLIENT, SERVER, Fault
 from .operations import OPERATIONS
@@ -46,24 +47,28 @@ def refuse_large_bodies():
         raise RequestEntityTooLarge()
 
 
-@bp.route("/interaction.do", methods=["GET", "POST"], provide_automatic_options=False)
+@bp.route("/<table_name>.do", methods=["GET", "POST"], provide_automatic_options=False)
 @soap_auth.login_required
-def interaction():
+def table_service(table_name):
+    try:
+        table = lookup(table_name)
+    except UnknownTable:
+        raise NotFound() from None
     keys = _keys()
     if request.method in ("GET", "HEAD") and "wsdl" in keys:
-        return Response(wsdl.document(request.host_url.rstrip("/"), _display(keys)), content_type=WSDL_CONTENT_TYPE)
+        return Response(wsdl.document(table, request.host_url.rstrip("/"), _display(keys)), content_type=WSDL_CONTENT_TYPE)
     if request.method == "POST" and "soap" in keys:
-        return _call(_display(keys))
+        return _call(table, _display(keys))
     # GET and POST both serve, each with its own key.
     raise MethodNotAllowed(valid_methods=["GET", "POST"])
 
 
-def _call(display):
+def _call(table, display):
     call = envelope.read(negotiation.request_body(request))
     operation = OPERATIONS.get(call.operation)
     if operation is None:
         raise Fault(CLIENT, f"Unsupported action: {call.operation}")
-    body = envelope.response(call.operation, operation(call.values, display))
+    body = envelope.response(wsdl.namespace(table), call.operation, operation(table, call.values, display))
     return Response(body, content_type=SOAP_CONTENT_TYPE)
 
 

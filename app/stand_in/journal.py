@@ -131,8 +131,21 @@ def _request_body(req, limit, mask=None):
             data = req._cached_data
         except ClientDisconnected:
             return "", True
+    if _PASSWORD_FIELD in data:
+        data = _masked_passwords(data)
     text, cut = _body(data, limit, mask)
     return text, cut or getattr(req, "body_cut_at_limit", False)
+
+
+# sys_user's user_password (TABLES.md §2) is never journaled: its value in a
+# JSON body, an XML one or a SOAP call is masked as credentials are.
+_PASSWORD_FIELD = b"user_password"
+_PASSWORD_JSON = re.compile(rb'("user_password"\s*:\s*)"(?:[^"\\]|\\.)*"')
+_PASSWORD_XML = re.compile(rb"(<(?:[\w.-]+:)?user_password\b[^>]*>)[^<]*")
+
+
+def _masked_passwords(data):
+    return _PASSWORD_XML.sub(rb"\1***", _PASSWORD_JSON.sub(rb'\1"***"', data))
 
 
 @compiled_for_journal

@@ -9,7 +9,9 @@ from peewee import BlobField, BooleanField, CharField, DateTimeField, IntegerFie
 
 from ..errors import APIError
 from ..oauth.schemas import SeedClientSchema
-from ..records import fields as record_fields
+from ..records import interactions
+
+SYS_ID = re.compile(r"^[0-9a-f]{32}$")
 
 # Below gunicorn's 30 s worker timeout, which would kill a worker waiting longer.
 MAX_WAIT_MS = 25_000
@@ -163,7 +165,7 @@ class SeedInteractionSchema(Strict):
 
     sys_id = fields.String(validate=validate.Regexp(r"^[0-9a-f]{32}$", error="Must be 32 hex digits."))
     number = Plain(validate=validate.Length(1, 40))
-    state = fields.String(validate=validate.OneOf(tuple(record_fields.STATE_LABELS)))
+    state = fields.String(validate=validate.OneOf(tuple(interactions.STATE_LABELS)))
     channel = Plain(required=True, validate=validate.Length(1, 32))
     queue = _reference()
     short_description = Plain(validate=validate.Length(max=160))
@@ -181,6 +183,9 @@ class SeedSchema(Strict):
     users = fields.List(fields.Nested(SeedUserSchema), load_default=list)
     interactions = fields.List(fields.Nested(SeedInteractionSchema), load_default=list)
     oauth_clients = fields.List(fields.Nested(SeedClientSchema), load_default=list)
+    # Records of any table, as the Table API writes them, with their sys_id
+    # and number kept (seeding.py checks them against their table).
+    records = fields.Dict(keys=fields.String(), values=fields.List(fields.Dict()))
 
 
 def _snapshot_field(field):
@@ -222,26 +227,35 @@ def row_schema(model):
     )
 
 
-def snapshot_schema(models, optional=()):
-    def rows(model):
-        if model in optional:
-            return fields.List(fields.Nested(row_schema(model)), load_default=list)
-        return fields.List(fields.Nested(row_schema(model)), required=True)
+def load_rows(model, rows):
+    """A snapshot's rows of a table, checked against its model's columns."""
+    return row_schema(model)(many=True).load(rows)
 
-    tables = Strict.from_dict(
-        {model._meta.table_name: rows(model) for model in models},
-        name="SnapshotTables",
-    )
-    return Strict.from_dict(
-        {
-            "format": fields.Integer(strict=True, required=True, validate=validate.Equal(1)),
-            # Shown by a snapshot, never restored: users are kept.
-            "users": fields.List(fields.Dict()),
-            "oauth_clients": fields.List(fields.Dict()),
-            "tables": fields.Nested(tables, required=True),
-        },
-        name="Snapshot",
-    )
+
+class _SnapshotTables(fields.Dict):
+    """Every table's rows by name; the first three tables always (every
+    snapshot since the first holds them), the others as they were taken.
+    Their rows are checked against their tables when restored."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        tables = super()._deserialize(value, attr, data, **kwargs)
+        missing = {name: ["Missing data for required field."] for name in _FIRST_TABLES if name not in tables}
+        if missing:
+            raise ValidationError(missing)
+        return tables
+
+
+_FIRST_TABLES = ("interaction", "interaction_json_blob", "live_group_profile")
+
+
+class SnapshotSchema(Strict):
+    format = fields.Integer(strict=True, required=True, validate=validate.Equal(1))
+    # Shown by a snapshot, never restored: users are kept.
+    users = fields.List(fields.Dict())
+    oauth_clients = fields.List(fields.Dict())
+    tables = _SnapshotTables(keys=fields.String(), values=fields.List(fields.Dict()), required=True)
+    # The user's tables, declared before their records are restored.
+    declarations = fields.List(fields.Dict(), load_default=list)
 
 
 def describe(messages, prefix=""):

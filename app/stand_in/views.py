@@ -4,6 +4,8 @@ from flask import Blueprint, request
 from .. import serialization
 from ..auth import current_user
 from ..errors import APIError
+from ..records import catalog, declarations
+from ..records.errors import DeclarationConflict, InvalidDeclaration
 from ..serialization import JSON
 from . import access, faults, journal, schemas, scope, seeding
 
@@ -15,6 +17,7 @@ _rule_schema = schemas.RuleSchema()
 _wait_schema = schemas.WaitSchema()
 _reset_schema = schemas.ResetSchema()
 _seed_schema = schemas.SeedSchema()
+_snapshot_schema = schemas.SnapshotSchema()
 
 
 def _body(optional=False):
@@ -155,6 +158,34 @@ def get_snapshot():
 
 @bp.post("/snapshot")
 def put_snapshot():
-    # Made per call from the models (a restore is rare), so it follows their columns.
-    document = schemas.load(schemas.snapshot_schema(seeding.RECORD_MODELS, seeding.OPTIONAL_MODELS)(), _body())
-    return _result({"restored": seeding.restore(document["tables"])})
+    document = schemas.load(_snapshot_schema, _body())
+    return _result({"restored": seeding.restore(document)})
+
+
+# --- tables ----------------------------------------------------------------
+
+
+@bp.get("/tables")
+def list_tables():
+    catalog.refresh()
+    return _result([catalog.describe(table) for table in catalog.tables()])
+
+
+@bp.get("/tables/<name>")
+def get_table(name):
+    try:
+        table = catalog.lookup(name)
+    except catalog.UnknownTable:
+        raise _not_found(f"table {name}") from None
+    return _result(catalog.describe(table))
+
+
+@bp.post("/tables")
+def declare_table():
+    try:
+        table, created = declarations.declare(_body())
+    except InvalidDeclaration as error:
+        raise APIError(400, f"Invalid declaration: {error}") from None
+    except DeclarationConflict as error:
+        raise APIError(409, "Conflict", str(error)) from None
+    return _result(catalog.describe(table), 201 if created else 200)

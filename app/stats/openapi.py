@@ -1,5 +1,5 @@
 """The Aggregate API's part of the OpenAPI document."""
-from ..records import fields as F
+from ..records import catalog
 
 _MEDIA_TYPES = ("application/json", "application/xml", "text/xml")
 _OWN_ERRORS = {
@@ -59,7 +59,7 @@ def add_to(spec, transaction_header, errors):
         error = {media_type: {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}} for media_type in _MEDIA_TYPES}
         responses[status] = {"description": text, "headers": transaction_header, "content": error}
     parameters = [
-        {"name": "table_name", "in": "path", "required": True, "description": "The table", "schema": {"type": "string", "enum": list(F.TABLES)}},
+        {"name": "table_name", "in": "path", "required": True, "description": "The table", "schema": {"type": "string", "enum": [table.name for table in catalog.tables()]}},
         _parameter("sysparm_query", "An encoded query: which records"),
         _parameter("sysparm_count", "Count the records", _FLAG),
         *(_parameter(f"sysparm_{function}_fields", f"Comma-separated numeric fields: their {function}") for function in ("avg", "min", "max", "sum")),

@@ -7,7 +7,7 @@ from ..auth import auth, current_user
 from ..errors import APIError
 from ..records import aggregates
 from ..records.errors import QueryError
-from ..records.fields import UnknownTable, lookup
+from ..records.catalog import UnknownTable, lookup
 from . import params
 
 bp = Blueprint("stats", __name__, url_prefix="/api/now")

@@ -1,8 +1,9 @@
 """The Table API's part of the OpenAPI document: its routes, parameters and
-answers, the write bodies taken from the schemas that validate them."""
+answers, the write bodies taken from the schemas that validate them, for
+every table as it stands when the document is asked for."""
 import functools
 
-from ..records import fields as F
+from ..records import catalog
 from ..records.validation import write_schema
 
 _MEDIA_TYPES = ("application/json", "application/xml", "text/xml")
@@ -12,7 +13,7 @@ _PREFIXES = ("/api/now/table", "/api/now/v1/table", "/api/now/v2/table")
 # rest (401, 406, 413, 415, 500, 503) are theirs, passed to add_to.
 _OWN_ERRORS = {
     "400": "An invalid table, parameter, encoded query or value; a body that is not a JSON or XML object",
-    "403": "A write to sys_user, which is read-only",
+    "403": "A write to sys_user by a user who is no admin; a write the table's rules refuse",
     "404": "No record with this sys_id (v1: also a list that matches nothing)",
     "405": "A method the route does not take",
 }
@@ -76,18 +77,23 @@ def _operation(transaction, errors, summary, status, description, envelope=None,
     return operation
 
 
+def _write_name(table):
+    return "".join(part.capitalize() for part in table.name.split("_")) + "Write"
+
+
 def add_to(spec, transaction_header, errors):
     """Adds the Table API's schemas and paths to an apispec APISpec; every
     answer carries `transaction_header`, and the errors the Interaction API
     shares (`errors`, by status) read as there."""
     operation = functools.partial(_operation, transaction_header, {**errors, **_OWN_ERRORS})
-    table = _parameter("table_name", "The table", {"type": "string", "enum": list(F.TABLES)}, where="path", required=True)
+    tables = catalog.tables()
+    table = _parameter("table_name", "The table", {"type": "string", "enum": [t.name for t in tables]}, where="path", required=True)
     sys_id = _parameter("sys_id", "The record's sys_id", where="path", required=True)
-    spec.components.schema("InteractionWrite", schema=write_schema(F.INTERACTION.name))
-    spec.components.schema("DocumentWrite", schema=write_schema("interaction_json_blob"))
+    for each in tables:
+        spec.components.schema(_write_name(each), schema=write_schema(each))
     spec.components.schema(
         "TableWrite",
-        {"anyOf": [{"$ref": "#/components/schemas/InteractionWrite"}, {"$ref": "#/components/schemas/DocumentWrite"}]},
+        {"anyOf": [{"$ref": f"#/components/schemas/{_write_name(each)}"} for each in tables]},
     )
     spec.components.schema("TableRecord", {"type": "object", "additionalProperties": _VALUE})
     spec.components.schema(

@@ -6,8 +6,8 @@ from .. import negotiation, serialization
 from ..auth import auth, current_user
 from ..errors import APIError, not_found, render_error
 from ..records import store, validation
-from ..records.errors import InvalidRecord, NotFound, QueryError, ReadOnlyTable
-from ..records.fields import UnknownTable, lookup
+from ..records.catalog import UnknownTable, lookup
+from ..records.errors import InvalidRecord, NotFound, QueryError, Refused
 from . import paging, params
 
 bp = Blueprint("table", __name__, url_prefix="/api/now")
@@ -103,7 +103,7 @@ def update_record(table_name, sys_id, version):
 @auth.login_required
 def delete_record(table_name, sys_id, version):
     table = _table(table_name)
-    if not store.delete(table, sys_id):
+    if not store.delete(table, sys_id, current_user()):
         raise not_found()
     return Response(status=204)
 
@@ -131,6 +131,6 @@ def no_record(error):
     return render_error(not_found())
 
 
-@bp.errorhandler(ReadOnlyTable)
-def read_only(error):
-    return render_error(APIError(403, "Operation Failed", "ACL restricts the record operation"))
+@bp.errorhandler(Refused)
+def refused(error):
+    return render_error(APIError(403, "Operation Failed", str(error)))

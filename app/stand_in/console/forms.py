@@ -10,7 +10,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from ...errors import APIError
 from ...oauth import clients as oauth_clients
-from ...records import fields as F
+from ...records import interactions
 from ...records import query as Q
 from .. import schemas
 
@@ -32,7 +32,7 @@ class _Form(Schema):
 
 
 class InteractionFilters(_Form):
-    state = fields.String(validate=validate.OneOf(tuple(F.STATE_LABELS)))
+    state = fields.String(validate=validate.OneOf(tuple(interactions.STATE_LABELS)))
     number = fields.String(validate=validate.Length(max=40))
     text = fields.String(validate=validate.Length(max=160))
     queue = fields.String(validate=validate.Length(max=32))
@@ -65,6 +65,20 @@ def interaction_filters(args):
         # The whole of the last day.
         query = Q.condition("opened_at", "<", (filters["opened_to"] + timedelta(days=1)).isoformat()) + query
     return filters, query
+
+
+class TableFilters(_Form):
+    query = fields.String(validate=validate.Length(max=4000))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+
+
+_table_filters = TableFilters()
+
+
+def table_filters(args):
+    """(query, page) of a table's records page: the encoded query as the Table API reads it."""
+    filters = schemas.load(_table_filters, _given(args))
+    return Q.parse(filters.get("query", "")), filters["page"]
 
 
 class RequestFilters(_Form, schemas.JournalMatchSchema):

@@ -8,7 +8,7 @@ from peewee import fn
 
 from ... import users
 from ...models import Interaction, OAuthEntity, StandInFaultRule, StandInRequest, SysUser
-from ...records.fields import STATE_LABELS
+from ...records.interactions import STATE_LABELS
 
 DISTRIBUTION = "servicenow-stand-in"
 

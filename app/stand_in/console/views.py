@@ -7,7 +7,7 @@ from ...errors import APIError
 from ...interactions import service
 from ...models import CHANNEL_METADATA_TABLE, CONTEXT_TABLE
 from ...oauth import clients as oauth_clients
-from ...records import fields as F
+from ...records import catalog
 from ...records import interactions as rules
 from ...records import store
 from ...records.errors import QueryError
@@ -68,6 +68,7 @@ SECTIONS = {
     "console.add_fault": "console.fault_rules",
     "console.reset": "console.reset_page",
     "console.add_oauth_client": "console.oauth",
+    "console.table_records": "console.tables",
 }
 
 
@@ -137,7 +138,7 @@ def interactions():
     try:
         filters, query = forms.interaction_filters(request.args)
         page = store.find(
-            F.INTERACTION,
+            catalog.INTERACTION,
             query,
             _LIST_VIEW,
             current_user(),
@@ -147,24 +148,24 @@ def interactions():
         )
     except (APIError, QueryError) as error:
         message = error.message if isinstance(error, APIError) else str(error)
-        return render_template("console/interactions.html", error=message, records=[], states=F.STATE_LABELS), 400
+        return render_template("console/interactions.html", error=message, records=[], states=rules.STATE_LABELS), 400
     return render_template(
         "console/interactions.html",
         records=page.records,
         paging=_page_links(filters["page"], page.total, forms.PAGE_SIZE),
-        states=F.STATE_LABELS,
+        states=rules.STATE_LABELS,
     )
 
 
 @bp.get("/interactions/<sys_id>")
 def interaction(sys_id):
-    record = store.get(F.INTERACTION, sys_id, _RECORD_VIEW, _base_url())
+    record = store.get(catalog.INTERACTION, sys_id, _RECORD_VIEW, _base_url())
     if record is None:
         raise APIError(404, "No Record found", f"No interaction {sys_id}")
     documents = []
     for title, table_field, id_field, stored_table in _DOCUMENTS:
         table, document_id = record[table_field]["value"], record[id_field]["value"]
-        stored = store.get(F.TABLES[stored_table], document_id, _DOCUMENT_VIEW, "") if table == stored_table else None
+        stored = store.get(catalog.table(stored_table), document_id, _DOCUMENT_VIEW, "") if table == stored_table else None
         documents.append((title, table, document_id, pretty.body(stored["value"], "json") if stored else None))
     answer = {"result": service.find_result(sys_id)}
     return render_template(
@@ -182,6 +183,35 @@ def interaction(sys_id):
 def close_interaction(sys_id):
     service.close(sys_id, current_user())
     return redirect(url_for(".interaction", sys_id=sys_id, done="closed"), 303)
+
+
+# --- every table ----------------------------------------------------------------
+
+
+@bp.get("/tables")
+def tables():
+    catalog.refresh()
+    listed = [(table, table.model.select().count()) for table in catalog.tables()]
+    return render_template("console/tables.html", tables=listed)
+
+
+@bp.get("/tables/<name>")
+def table_records(name):
+    try:
+        table = catalog.lookup(name)
+    except catalog.UnknownTable as error:
+        raise APIError(404, "No Record found", str(error)) from None
+    try:
+        query, page = forms.table_filters(request.args)
+        found = store.find(
+            table, query, _RECORD_VIEW, current_user(), _base_url(), limit=forms.PAGE_SIZE, offset=(page - 1) * forms.PAGE_SIZE
+        )
+    except (APIError, QueryError) as error:
+        message = error.message if isinstance(error, APIError) else str(error)
+        return render_template("console/table.html", table=table, error=message, records=[]), 400
+    return render_template(
+        "console/table.html", table=table, records=found.records, paging=_page_links(page, found.total, forms.PAGE_SIZE)
+    )
 
 
 # --- requests -----------------------------------------------------------------

@@ -76,3 +76,11 @@ def test_an_oauth_client_gets_tokens(stand_in):
     listed = requests.get(stand_in.base_url + "/api/now/table/interaction",
                           headers={"Authorization": f"Bearer {answer['access_token']}"})  # fmt: skip
     assert listed.status_code == 200
+def test_declare_table_and_seed_its_records(stand_in):
+    declared = stand_in.declare_table({"name": "u_my_calling_log", "number": {"field": "u_number", "prefix": "CLG"},
+                                       "fields": {"u_phone": {"type": "string", "max_length": 40}}})  # fmt: skip
+    assert declared["display"] == "u_number"
+    assert "u_my_calling_log" in [table["name"] for table in stand_in.tables()]
+    stand_in.seed(records={"u_my_calling_log": [{"u_phone": "555"}]})
+    url = stand_in.base_url + "/api/now/table/u_my_calling_log"
+    assert stand_in.session.get(url).json()["result"][0]["u_number"] == "CLG0000001"
