@@ -219,10 +219,12 @@ def test_hostile_forms_are_a_4xx_in_oauths_error_body(client, registered, body):
     assert "no-store" in response.headers["Cache-Control"]
 
 
-def test_a_get_is_a_405(client):
-    response = client.get("/oauth_token.do")
+@pytest.mark.parametrize("path", ["/oauth_token.do", "/oauth_revoke_token.do"])
+def test_a_get_is_a_405_in_oauths_body(client, path):
+    response = client.get(path)
     assert response.status_code == 405
     assert response.headers["Allow"] == "POST"
+    assert response.json["error"] == "invalid_request"
 
 
 @pytest.mark.parametrize("kind", ["wrong secret", "unknown client", "wrong password", "unknown user"])

@@ -7,7 +7,7 @@ the client (and the user), act, answer.
 """
 import orjson
 from flask import Blueprint, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .. import negotiation
 from ..auth import spend_a_hash_check, verify_password
@@ -115,6 +115,14 @@ def revoke():
         raise ACCESS_DENIED
     tokens.revoke(client, token_)
     return _answer({})
+
+
+@bp.get(TOKEN_PATH, provide_automatic_options=False)
+@bp.get(REVOKE_PATH, provide_automatic_options=False)
+def not_a_post():
+    """A GET would otherwise fall to SOAP's /{table}.do, which asks for
+    credentials first: the endpoints' own 405 instead, in OAuth's body."""
+    raise MethodNotAllowed(valid_methods=["POST"])
 
 
 @bp.errorhandler(OAuthError)
