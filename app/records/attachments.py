@@ -10,7 +10,7 @@ import hashlib
 
 from peewee import SQL, fn
 
-from ..db import Compiled, database, param
+from ..db import Compiled, compiled, database, param
 from ..models import SysAttachment, SysAttachmentDoc, utcnow
 from . import catalog as C
 from . import query as Q
@@ -121,17 +121,21 @@ def find(query, caller, limit, offset, count=True):
     return [_metadata(row) for row in rows], counted
 
 
+@compiled
+def _chunk():
+    return (
+        SysAttachmentDoc.select(SysAttachmentDoc.data)
+        .where((SysAttachmentDoc.sys_attachment == param("sys_id")) & (SysAttachmentDoc.position == param("position")))
+    )
+
+
 def chunks(sys_id):
     """The file's bytes, a chunk at a time: each read on its own, so no
     driver fetches the whole file at once."""
+    statement = _chunk()
     position = 0
     while True:
-        row = (
-            SysAttachmentDoc.select(SysAttachmentDoc.data)
-            .where((SysAttachmentDoc.sys_attachment == sys_id) & (SysAttachmentDoc.position == position))
-            .tuples()
-            .first()
-        )
+        row = statement.execute(sys_id=sys_id, position=position).fetchone()
         if row is None:
             return
         yield bytes(row[0])
