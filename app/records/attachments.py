@@ -96,11 +96,16 @@ def create(table_name, table_sys_id, file_name, content_type, spooled, caller):
     return get(sys_id)
 
 
+@compiled
+def _one():
+    return SysAttachment.select(*_COLUMNS).where(SysAttachment.sys_id == param("sys_id"))
+
+
 def get(sys_id):
     """One attachment's metadata, or None."""
     if not store.could_be_sys_id(sys_id):
         return None
-    row = SysAttachment.select(*_COLUMNS).where(SysAttachment.sys_id == sys_id).tuples().first()
+    row = _one().execute(sys_id=sys_id).fetchone()
     return _metadata(row) if row else None
 
 
