@@ -335,3 +335,60 @@ def test_hostile_inner_requests_are_4xx_in_their_item_never_a_500(client, admin_
     first, second = answer["serviced_requests"]
     assert first["status_code"] < 500, base64.b64decode(first["body"])
     assert second["status_code"] == 200
+
+
+def _batch_entry(client, admin_auth):
+    return client.get("/__stand_in/requests?path=batch$&limit=1", headers=admin_auth).json["result"][0]
+
+
+def test_the_batchs_journal_entry_masks_its_inner_requests_credentials_and_passwords(client, admin_auth):
+    token = "Bearer c2VjcmV0LXRva2VuLXRoYXQtbXVzdC1ub3QtbGVhaw"
+    password = b'{"user_name": "jo", "user_password": "Jo-s3cret!"}'
+    requests = [
+        item("bearer", "GET", TABLE, headers=[{"name": "authorization", "value": token}, {"name": "Accept", "value": "application/json"}]),
+        item("basic", "GET", TABLE, headers=[{"name": "Authorization", "value": admin_auth["Authorization"]}]),
+        item("user", "POST", "/api/now/table/sys_user", password, headers=[{"name": "Content-Type", "value": "application/json"}]),
+    ]
+    run(client, admin_auth, *requests)
+    entry = _batch_entry(client, admin_auth)
+    kept = orjson.loads(entry["request"]["body"])
+    assert [[(h["name"], h["value"]) for h in r["headers"]] for r in kept["rest_requests"]] == [
+        [("authorization", "Bearer ***"), ("Accept", "application/json")],
+        [("Authorization", "Basic ***")],
+        [("Content-Type", "application/json")],
+    ]
+    assert base64.b64decode(kept["rest_requests"][2]["body"]) == b'{"user_name": "jo", "user_password": "***"}'
+    assert token.split()[1] not in str(entry) and "Jo-s3cret!" not in str(entry)
+    assert admin_auth["Authorization"].split()[1] not in str(entry)
+
+
+def test_an_xml_batchs_journal_entry_masks_them_too(client, admin_auth):
+    body = base64.b64encode(b"<request><user_name>jo</user_name><user_password>Jo-s3cret!</user_password></request>").decode()
+    envelope = (
+        "<request><batch_request_id>x</batch_request_id><rest_requests><id>1</id><method>POST</method>"
+        "<url>/api/now/table/sys_user</url><headers><name>Authorization</name><value>Bearer t0ken-t0ken</value></headers>"
+        f"<headers><name>Content-Type</name><value>application/xml</value></headers><body>{body}</body></rest_requests></request>"
+    )
+    headers = {**admin_auth, "Content-Type": "application/xml", "Accept": "application/json"}
+    assert client.post(BATCH, data=envelope, headers=headers).status_code == 200
+    kept = etree.fromstring(_batch_entry(client, admin_auth)["request"]["body"].encode())
+    assert [(h.findtext("name"), h.findtext("value")) for h in kept.iter("headers")] == [("Authorization", "Bearer ***"), ("Content-Type", "application/xml")]
+    assert base64.b64decode(kept.findtext("rest_requests/body")) == b"<request><user_name>jo</user_name><user_password>***</user_password></request>"
+
+
+def test_a_batch_with_nothing_to_mask_is_journaled_as_it_came_and_an_unreadable_one_as_stars(client, admin_auth):
+    sent = b'{"rest_requests": [{"id": "1", "method": "GET", "url": "/api/now/table/interaction", "body": "not base64!"}]}'
+    client.post(BATCH, data=sent, headers={**admin_auth, "Content-Type": "application/json"})
+    assert _batch_entry(client, admin_auth)["request"]["body"] == sent.decode()
+    broken = b'{"rest_requests": [{"headers": [{"name": "Authorization", "value": "Bearer leaked"}]'
+    assert client.post(BATCH, data=broken, headers={**admin_auth, "Content-Type": "application/json"}).status_code == 400
+    assert _batch_entry(client, admin_auth)["request"]["body"] == "***"
+    assert client.post(BATCH, data=b"<request><rest_requests>", headers={**admin_auth, "Content-Type": "application/xml"}).status_code == 400
+    assert _batch_entry(client, admin_auth)["request"]["body"] == "***"
+
+
+def test_a_batch_refused_for_its_credentials_is_journaled_masked_too(client, admin_auth):
+    sent = {"rest_requests": [item("1", "GET", TABLE, headers=[{"name": "Authorization", "value": "Bearer no-one-sees-this"}])]}
+    assert client.post(BATCH, json=sent).status_code == 401
+    entry = _batch_entry(client, admin_auth)
+    assert entry["status"] == 401 and "no-one-sees-this" not in str(entry)

@@ -7,9 +7,9 @@ from .. import negotiation, serialization
 from ..auth import auth
 from ..errors import APIError
 from ..stand_in.schemas import describe
-from . import inner, schemas
+from . import inner, masking, schemas
 
-bp = Blueprint("batch", __name__, url_prefix="/api/now")
+bp = Blueprint(masking.BLUEPRINT, __name__, url_prefix="/api/now")
 bp.before_request(negotiation.negotiate)
 
 

@@ -21,6 +21,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from .. import negotiation
 from ..auth import checked_user
+from ..batch import masking as batch_masking
 from ..db import close_connection, compiled_for_journal, param
 from ..models import StandInRequest
 from ..oauth import masking
@@ -202,6 +203,8 @@ def _write(req, response):
         request_mask = functools.partial(masking.request_body, content_type=req.content_type)
         response_mask = masking.answer
         query = masking.form(query.encode("latin-1")).decode("latin-1")
+    elif req.blueprint == batch_masking.BLUEPRINT:
+        request_mask = functools.partial(batch_masking.envelope, content_type=req.content_type, header=mask, body=_masked_passwords)
     request_body, request_cut = _request_body(req, limit, request_mask)
     # A streamed answer (an attachment's file) is not read here, which
     # would hold it whole: its view keeps its beginning as journal_head.
