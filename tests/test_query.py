@@ -95,6 +95,11 @@ CASES = [
     ("sys_mod_count<=9223372036854775807", [1, 2, 3, 4, 5]),
     ("opened_bySAMEASassigned_to", [3]),
     ("opened_byNSAMEASassigned_to", [1, 2, 4, 5]),
+    # Fields of two kinds compare as their text (PostgreSQL compares no number with text).
+    ("sys_mod_countSAMEASqueue", []),
+    ("sys_mod_countNSAMEASqueue", [1, 2, 3, 4, 5]),
+    ("opened_atSAMEASshort_description", []),
+    ("closed_atNSAMEASqueue", [3]),
     ("state=new^ORstate=queued", [1, 2, 5]),
     # ^OR binds tighter than ^: (new OR queued) AND q1.
     ("state=new^ORstate=queued^queue=q1", [2]),

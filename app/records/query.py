@@ -399,6 +399,12 @@ class Statement:
             return lhs.is_null(False) if not textual else (lhs.is_null(False) & (lhs != _EMPTY_TEXT))
         if op in ("SAMEAS", "NSAMEAS"):
             rhs = self.column(resolved[2])
+            other = field_of(self.table, resolved[2])
+            # PostgreSQL compares no number with text: fields of two kinds are
+            # compared as their text, as SQLite's affinities already do.
+            if other.kind != field.kind and not (textual and other.kind in C.TEXTUAL):
+                lhs = lhs if textual else lhs.cast("TEXT")
+                rhs = rhs if other.kind in C.TEXTUAL else rhs.cast("TEXT")
             return lhs == rhs if op == "SAMEAS" else lhs != rhs
         params = [self.param() for _ in range(resolved[2])]
         positive = _NEGATIONS.get(op, op)
