@@ -145,6 +145,12 @@ def test_any_table_served_and_no_other(client, admin_auth, made):
     assert stats(client, admin_auth, sysparm_count="true").keys() == {"stats"}
     response = client.get("/api/now/stats/sys_user?sysparm_count=true", headers=admin_auth)
     assert response.json == {"result": {"stats": {"count": "2"}}}
+    # A write-only field is no field to read: grouped by, aggregated or in HAVING, it drops out.
+    for params in ("sysparm_group_by=user_password", "sysparm_group_by=user_name,user_password", "sysparm_max_fields=user_password",
+                   "sysparm_group_by=user_name&sysparm_having=count^user_password^>^0"):  # fmt: skip
+        response = client.get(f"/api/now/stats/sys_user?sysparm_count=true&{params}", headers=admin_auth)
+        assert response.status_code == 200, (params, response.data)
+        assert "user_password" not in response.text
     response = client.get("/api/now/stats/nothing?sysparm_count=true", headers=admin_auth)
     assert (response.status_code, response.json) == (400, failure("Invalid table nothing"))
     assert client.get(STATS).status_code == 401

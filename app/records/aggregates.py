@@ -54,7 +54,9 @@ class _Builder:
         self.statement = Q.Statement(table)
 
     def field(self, name):
-        return self.table.field(name)
+        """None for a field no query may read (unknown, or write-only)."""
+        field = self.table.field(name)
+        return None if field is None or field.write_only else field
 
     def aggregate(self, function, name):
         """The SQL of function(field); None for an unknown field."""
