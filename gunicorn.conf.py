@@ -36,13 +36,14 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # half-written, and nothing answered is lost.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 
-# The request line and headers are bounded before the app sees them. The
-# line takes gunicorn's highest bounded value: Table API clients put long
-# encoded queries in it (PySNC asks for sys_idIN with a list of ids, and
-# moves to the Batch API only past ~10,000 characters). The header limits
-# are gunicorn's defaults, made explicit so that they are a decision.
-# gunicorn answers a request over them itself, with a plain 414 or 431.
-limit_request_line = 8190
+# The headers are bounded before the app sees them (gunicorn's defaults,
+# made explicit so that they are a decision); gunicorn answers a request over
+# them itself, with a plain 431. The request line is not: gunicorn's bounded
+# values stop at 8190 bytes, and PySNC puts up to 10,000 characters of
+# encoded query in it (sys_idIN with a list of ids) before it moves to the
+# Batch API, more once URL-encoded. A line that never ends ends with the
+# worker's timeout.
+limit_request_line = 0
 limit_request_fields = 100
 limit_request_field_size = 8190
 

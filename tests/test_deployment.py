@@ -312,18 +312,25 @@ def test_one_access_line_per_request_with_its_transaction_id(start_gunicorn, tmp
     assert ADMIN_PASSWORD not in log and "wrong" not in log and CHANNEL not in log
 
 
-def test_gunicorn_bounds_the_request_line_and_headers(start_gunicorn, tmp_path):
+def test_gunicorn_bounds_the_headers_not_the_request_line(start_gunicorn, tmp_path):
+    from urllib.parse import quote
+
     server = start_gunicorn(f"sqlite:///{tmp_path / 'interaction.sqlite3'}", workers=1).wait_until_healthy()
 
-    def status_of(path, headers):
+    def status_of(path, headers, method="POST"):
         connection = server.connection()
         try:
-            connection.request("POST", path, body=json.dumps({"channel": CHANNEL}), headers=headers)
+            connection.request(method, path, body=json.dumps({"channel": CHANNEL}) if method == "POST" else None, headers=headers)
             return connection.getresponse().status
         finally:
             connection.close()
 
-    assert status_of(f"/api/now/interaction/{'a' * 8200}/close", HEADERS) == 414
+    # PySNC's query of 290 sys_ids: under its 10,000 characters, so not sent
+    # through the Batch API, and over 10,000 once encoded.
+    query = quote("sys_idIN" + ",".join(f"{n:032x}" for n in range(290)))
+    assert len(query) > 10_000
+    assert status_of(f"/api/now/table/interaction?sysparm_query={query}", HEADERS, "GET") == 200
+    assert status_of(f"/api/now/interaction/{'a' * 8200}/close", HEADERS) == 404
     assert status_of("/api/now/interaction", {**HEADERS, "X-Padding": "p" * 9000}) == 431
     assert status_of("/api/now/interaction", {**HEADERS, **{f"X-Extra-{n}": "x" for n in range(101)}}) == 431
     # The worker is unharmed.
