@@ -275,15 +275,24 @@ def test_a_body_that_is_no_base64_is_a_400_and_nothing_runs(app, client, admin_a
     assert interactions(app) == 0
 
 
-def test_at_most_1000_requests_a_batch(app, client, admin_auth):
-    too_many = [item(str(n), "POST", TABLE, b"{}") for n in range(1001)]
-    response = client.post(BATCH, json={"rest_requests": too_many}, headers=admin_auth)
-    assert response.status_code == 400
-    assert response.json == failure("Invalid batch request", "rest_requests: At most 1000 requests in a batch.")
-    assert interactions(app) == 0
-    answer = run(client, admin_auth, *too_many[:1000])
-    assert len(answer["serviced_requests"]) == 1000
+def test_a_batch_serves_1000_requests_and_answers_the_rests_ids_as_unserviced(app, client, admin_auth):
+    too_many = [item(str(n), "POST", TABLE, b"{}") for n in range(1002)]
+    answer = run(client, admin_auth, *too_many)
+    assert [served["id"] for served in answer["serviced_requests"]] == [str(n) for n in range(1000)]
+    assert answer["unserviced_requests"] == ["1000", "1001"]
     assert interactions(app) == 1000
+    answer = run(client, admin_auth, *too_many[:1000])
+    assert (len(answer["serviced_requests"]), answer["unserviced_requests"]) == (1000, [])
+    assert interactions(app) == 2000
+
+
+def test_an_xml_batch_lists_its_unserviced_ids(client, admin_auth):
+    requests = "".join(f"<rest_requests><id>r{n}</id><method>GET</method><url>{TABLE}?sysparm_limit=1</url></rest_requests>" for n in range(1001))
+    headers = {**admin_auth, "Content-Type": "application/xml", "Accept": "application/xml"}
+    response = client.post(BATCH, data=f"<request>{requests}</request>", headers=headers)
+    assert response.status_code == 200
+    root = etree.fromstring(response.data)
+    assert (len(root.findall("serviced_requests")), [e.text for e in root.findall("unserviced_requests")]) == (1000, ["r1000"])
 
 
 def test_an_empty_batch_answers_nothing_served(client, admin_auth):

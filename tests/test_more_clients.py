@@ -75,13 +75,27 @@ def test_pysnc_update_multiple_goes_through_the_batch_api(server, http, snc):
     assert [entry["status"] for entry in batches] == [200]
 
 
-def test_pysnc_delete_multiple_goes_through_the_batch_api(server, http, snc):
-    seed(server, http, 250, "doomed")
+def test_pysnc_delete_multiple_goes_through_the_batch_api_past_its_1000_requests(server, http, snc):
+    seed(server, http, 1050, "doomed")
     seed(server, http, 3, "kept")
     gr = snc.GlideRecord("interaction")
     gr.add_query("short_description", "doomed")
     assert gr.delete_multiple()
     assert descriptions(server, http) == {"kept": 3}
+    # One batch of 1,050: 1,000 served, 50 unserviced, sent again by PySNC.
+    batches = http.get(f"{server[0]}/__stand_in/requests", params={"path": "batch$"}, timeout=30).json()["result"]
+    assert [entry["status"] for entry in batches] == [200, 200]
+
+
+def test_a_pysnc_query_under_10000_characters_but_over_once_encoded_is_served(server, http, snc):
+    sys_ids = seed(server, http, 5, "long")
+    gr = snc.GlideRecord("interaction")
+    gr.add_query("sys_id", "IN", ",".join(sys_ids + [f"{n:032x}" for n in range(285)]))
+    gr.fields = "sys_id"
+    gr.query()
+    assert sorted(record.sys_id for record in gr) == sorted(sys_ids)
+    journal = http.get(f"{server[0]}/__stand_in/requests", params={"limit": 1}, timeout=30).json()["result"]
+    assert [(entry["method"], entry["path"], entry["status"]) for entry in journal] == [("GET", "/api/now/table/interaction", 200)]
 
 
 def test_a_pysnc_query_over_10000_characters_moves_to_the_batch_api(server, http, snc):

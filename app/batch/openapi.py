@@ -3,7 +3,7 @@ from .schemas import BatchSchema
 
 _MEDIA_TYPES = ("application/json", "application/xml", "text/xml")
 _OWN_ERRORS = {
-    "400": "A body that is no batch: rest_requests missing or not a list, an item without id, method or url, a body that is no base64, over 1000 requests",
+    "400": "A body that is no batch: rest_requests missing or not a list, an item without id, method or url, a body that is no base64",
     "404": "Never: an inner request's 404 is in its item",
 }
 
@@ -38,7 +38,7 @@ def add_to(spec, transaction_header, errors):
             "properties": {
                 "batch_request_id": {"type": "string"},
                 "serviced_requests": {"type": "array", "items": _SERVICED},
-                "unserviced_requests": {"type": "array", "items": {"type": "object"}},
+                "unserviced_requests": {"type": "array", "items": {"type": "string"}},
             },
         },
     )

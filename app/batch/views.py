@@ -25,8 +25,10 @@ def batch():
     except schemas.ValidationError as error:
         raise APIError(400, "Invalid batch request", describe(error.messages)) from None
     app = current_app._get_current_object()
-    served = [inner.serve(app, request.environ, item) for item in wanted["rest_requests"]]
-    envelope = {"batch_request_id": wanted["batch_request_id"], "serviced_requests": served, "unserviced_requests": []}
+    requests = wanted["rest_requests"]
+    served = [inner.serve(app, request.environ, item) for item in requests[: schemas.MAX_REQUESTS]]
+    unserviced = [item["id"] for item in requests[schemas.MAX_REQUESTS :]]
+    envelope = {"batch_request_id": wanted["batch_request_id"], "serviced_requests": served, "unserviced_requests": unserviced}
     return serialization.render(envelope, 200, g.response_format)
 
 
