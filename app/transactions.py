@@ -6,7 +6,7 @@ import time
 
 from flask import g, request
 
-from .auth import current_user
+from .auth import checked_user, current_user
 from .serialization import printable
 
 log = logging.getLogger("app.access")
@@ -36,7 +36,9 @@ def finish(response):
     headers["X-Transaction-ID"] = context.transaction_id
     if log.isEnabledFor(logging.INFO):
         req = request._get_current_object()
-        user = current_user()
+        # A view's login_required, or else the fault check (a rule's answer
+        # comes before any view), verified whose credentials these are.
+        user = current_user() or checked_user()
         log.info(
             "%s %s %s user=%s %.1fms txn=%s",
             req.method,

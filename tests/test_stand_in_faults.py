@@ -308,3 +308,12 @@ def test_an_injected_soap_fault_carries_the_rule_s_texts_and_headers(client, adm
     failed = post(client, admin_auth, envelope("get", [("sys_id", "x")]), **{"Content-Type": SOAP_CONTENT_TYPE})
     assert (failed.status_code, failed.headers["Retry-After"], failed.content_type) == (status, "1", SOAP_CONTENT_TYPE)
     assert canonical(failed.data) == canonical(fault_xml(code, "Try later", "busy <now>"))
+
+
+def test_the_log_line_of_a_rules_answer_names_the_user_the_rule_matched(client, admin_auth, caplog):
+    rule = {"match": {"path": "/table/interaction$", "user": "admin"}, "effect": {"type": "error", "status": 503}, "times": 1}
+    assert client.post("/__stand_in/faults", json=rule, headers=admin_auth).status_code == 201
+    caplog.set_level(logging.INFO, logger="app.access")
+    assert client.get("/api/now/table/interaction", headers=admin_auth).status_code == 503
+    [line] = [record.getMessage() for record in caplog.records if record.name == "app.access"]
+    assert line.startswith("GET /api/now/table/interaction 503 user=admin ")
