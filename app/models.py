@@ -259,6 +259,10 @@ class StandInRequest(Model):
     # The response format negotiated, for a matcher's `format`.
     response_format = CharField(max_length=8, null=True)
     entry = TextField()
+    # The beginning of a file answered (an attachment's download), kept as
+    # its bytes and decoded where the entry is read: escaping a binary
+    # file's bytes costs a request more than serving the file does.
+    response_head = BlobField(null=True)
 
     class Meta:
         database = journal_database

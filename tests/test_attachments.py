@@ -12,7 +12,8 @@ from test_stand_in_journal import raw_post
 from lxml import etree
 
 from app.records import attachments as stored
-from app.models import SysAttachment, SysAttachmentDoc
+from app.db import journal_database
+from app.models import StandInRequest, SysAttachment, SysAttachmentDoc
 
 TABLE = "/api/now/table/interaction"
 FILE = "/api/now/attachment/file"
@@ -354,6 +355,31 @@ def test_the_journal_keeps_the_beginning_of_an_upload_and_a_download(make_app, a
     assert (download["response"]["body"], download["response"]["body_truncated"]) == ("0123456789", True)
     assert multipart["request"]["body"] == "\r\n--------"
     assert multipart["request"]["body_truncated"] is True
+
+
+def test_a_downloads_beginning_is_stored_as_its_bytes_and_shown_with_escapes_after_an_upgrade_too(make_app, admin_auth):
+    def download_entry(app):
+        client = app.test_client()
+        record = client.post(TABLE, json={}, headers=admin_auth).json["result"]["sys_id"]
+        sys_id = uploaded(client, admin_auth, record, b"\xff\xfeab\xe2\x82\xacxyz")["sys_id"]
+        transaction_id = client.get(f"/api/now/attachment/{sys_id}/file", headers=admin_auth).headers["X-Transaction-ID"]
+        entry = client.get(f"/__stand_in/requests/{transaction_id}", headers=admin_auth).json["result"]
+        listed = client.get("/__stand_in/requests?path=/file$&limit=1", headers=admin_auth).json["result"][0]
+        assert listed == entry
+        with app.app_context():
+            stored = StandInRequest.get(StandInRequest.transaction_id == transaction_id)
+        return entry, stored
+
+    # The limit cuts the euro sign's three bytes after two.
+    app = make_app(JOURNAL_BODY_LIMIT=6)
+    entry, stored = download_entry(app)
+    assert (entry["response"]["body"], entry["response"]["body_truncated"]) == ("\\xff\\xfeab\\xe2\\x82", True)
+    assert (bytes(stored.response_head), json.loads(stored.entry)["response"]["body"]) == (b"\xff\xfeab\xe2\x82", "")
+    with app.app_context():
+        journal_database.execute_sql('ALTER TABLE "stand_in_request" DROP COLUMN "response_head"')
+    # A journal made before the column gains it at the restart.
+    entry, stored = download_entry(make_app(JOURNAL_BODY_LIMIT=6))
+    assert (entry["response"]["body"], bytes(stored.response_head)) == ("\\xff\\xfeab\\xe2\\x82", b"\xff\xfeab\xe2\x82")
 
 
 def test_without_credentials_nothing_is_stored_or_shown(app, client, admin_auth, record):

@@ -160,6 +160,7 @@ def _insert():
         user_name=param("user_name"),
         response_format=param("response_format"),
         entry=param("entry"),
+        response_head=param("response_head"),
     )
 
 
@@ -206,10 +207,14 @@ def _write(req, response):
     elif req.blueprint == batch_masking.BLUEPRINT:
         request_mask = functools.partial(batch_masking.envelope, content_type=req.content_type, header=mask, body=_masked_passwords)
     request_body, request_cut = _request_body(req, limit, request_mask)
-    # A streamed answer (an attachment's file) is not read here, which
-    # would hold it whole: its view keeps its beginning as journal_head.
-    answer = getattr(response, "journal_head", b"") if response.is_streamed else response.get_data()
-    response_body, response_cut = _body(answer, limit, response_mask)
+    if response.is_streamed:
+        # An attachment's file is not read here, which would hold it whole:
+        # its view keeps its beginning as journal_head, stored as bytes.
+        head = getattr(response, "journal_head", b"")
+        response_body, response_cut, response_head = "", len(head) > limit, head[:limit]
+    else:
+        response_body, response_cut = _body(response.get_data(), limit, response_mask)
+        response_head = None
     entry = {
         "transaction_id": context.transaction_id,
         "received_at": _timestamp(time.time() - elapsed),
@@ -239,6 +244,7 @@ def _write(req, response):
         user_name=user_name,
         response_format=context.get("response_format") or negotiation.response_format(environ.get("HTTP_ACCEPT")),
         entry=orjson.dumps(entry).decode(),
+        response_head=response_head,
     )
     _writes += 1
     if _writes % PRUNE_EVERY == 0:
@@ -261,16 +267,25 @@ def _newest():
     )
 
 
+def _entry(text, head):
+    """An entry as stored (its JSON text, and the beginning of the file it
+    answered, if any) as it is shown."""
+    entry = orjson.loads(text)
+    if head is not None:
+        entry["response"]["body"] = bytes(head).decode("utf-8", "backslashreplace")
+    return entry
+
+
 def matching(match, since=None):
     """The entries that a matcher (schemas.JournalMatchSchema) matches,
     newest first. The path is a regular expression, searched in Python:
     the journal is small and the engines' regex dialects differ."""
-    return [orjson.loads(entry) for entry in _matching_texts(match, since)]
+    return [_entry(*stored) for stored in _matching_texts(match, since)]
 
 
 def _matching_texts(match, since=None):
-    """The matching entries as stored (JSON text), newest first: decoded
-    only where they are shown."""
+    """The matching entries as stored (JSON text and file head), newest
+    first: decoded only where they are shown."""
     query = _newest()
     if "method" in match:
         query = query.where(StandInRequest.method == match["method"])
@@ -282,9 +297,9 @@ def _matching_texts(match, since=None):
         query = query.where(StandInRequest.response_format == match["format"])
     if since is not None:
         query = query.where(StandInRequest.received_at >= since)
-    rows = query.select(StandInRequest.path, StandInRequest.entry).tuples()
+    rows = query.select(StandInRequest.path, StandInRequest.entry, StandInRequest.response_head).tuples()
     pattern = re.compile(match["path"]) if "path" in match else None
-    return [entry for path, entry in rows if pattern is None or pattern.search(path)]
+    return [(entry, head) for path, entry, head in rows if pattern is None or pattern.search(path)]
 
 
 def count(match):
@@ -295,7 +310,7 @@ def count(match):
 def page(match, since, offset, limit):
     """(how many match, the entries of one page of them)."""
     texts = _matching_texts(match, since)
-    return len(texts), [orjson.loads(entry) for entry in texts[offset : offset + limit]]
+    return len(texts), [_entry(*stored) for stored in texts[offset : offset + limit]]
 
 
 def find(transaction_id):
@@ -303,17 +318,19 @@ def find(transaction_id):
     # entry, and PostgreSQL refuses a NUL in a query.
     if not _TRANSACTION_ID.fullmatch(transaction_id):
         return None
-    row = _newest().select(StandInRequest.entry).where(StandInRequest.transaction_id == transaction_id).tuples().first()
-    return orjson.loads(row[0]) if row else None
+    row = _newest().select(StandInRequest.entry, StandInRequest.response_head).where(StandInRequest.transaction_id == transaction_id).tuples().first()
+    return _entry(*row) if row else None
 
 
 def mentioning(*texts):
     """The entries whose path, query, headers or bodies hold any of `texts`
-    (an interaction's sys_id or number, for the console), newest first."""
+    (an interaction's sys_id or number, for the console), newest first; a
+    file's contents are not searched."""
     condition = StandInRequest.entry.contains(texts[0])
     for text in texts[1:]:
         condition |= StandInRequest.entry.contains(text)
-    return [orjson.loads(entry) for (entry,) in _newest().select(StandInRequest.entry).where(condition).tuples()]
+    rows = _newest().select(StandInRequest.entry, StandInRequest.response_head).where(condition).tuples()
+    return [_entry(*row) for row in rows]
 
 
 def wait(match, count, timeout_ms):
