@@ -31,19 +31,49 @@ import pytest
 
 PACKAGE = "servicenow_stand_in"
 
-# Run in the subprocess: the package the plugin found (argv[1]), its app
-# with argv[2]'s settings served by werkzeug's threaded server (a
-# long-polling wait and the code under test are served at once) on two free
-# ports, plain and TLS (argv[3], the certificate and key); prints both.
+# Run in the subprocess, in the plugin's temporary folder: the package the
+# plugin found (argv[1]), its app with the settings of stdin's first line
+# (not argv: they hold the admin's password, and `ps` shows argv to every
+# user) served by werkzeug's threaded server (a long-polling wait and the
+# code under test are served at once) on two free ports, plain and TLS
+# (argv[2], the certificate and key); prints both.
+#
+# It ends, removing its folder, at the end of stdin. The plugin closes it to
+# stop the server, and the kernel closes it when the pytest process ends in
+# any way: SIGTERM, which pytest does not handle (a CI timeout, `docker
+# stop`), and SIGKILL, which nothing can handle, included. Hence a pipe
+# rather than a SIGTERM handler in pytest (which would replace the user's
+# and miss SIGKILL) or PR_SET_PDEATHSIG (Linux only, and it follows the
+# thread that started the server, not the process). A SIGTERM or SIGHUP of
+# its own (sent to the process group) ends it the same way; Ctrl-C's SIGINT
+# is left to pytest, which stops it once the tests' teardown is done.
 _SERVE = """
-import json, ssl, sys, threading
+import json, os, shutil, signal, ssl, sys, threading
+folder = os.getcwd()
+
+def end(*_):
+    shutil.rmtree(folder, ignore_errors=True)
+    os._exit(0)
+
+def watch():
+    sys.stdin.buffer.read()
+    end()
+
+signal.signal(signal.SIGTERM, end)
+signal.signal(signal.SIGHUP, end)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+line = sys.stdin.buffer.readline()
+if not line:
+    end()
+settings = json.loads(line)
+threading.Thread(target=watch, daemon=True).start()
 import servicenow_stand_in as service
 if service.__file__ != sys.argv[1]:
     raise SystemExit(f"imported {service.__file__}, not {sys.argv[1]}")
 from werkzeug.serving import make_server
-app = service.create_app(json.loads(sys.argv[2]))
+app = service.create_app(settings)
 tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-tls.load_cert_chain(sys.argv[3])
+tls.load_cert_chain(sys.argv[2])
 plain = make_server("127.0.0.1", 0, app, threaded=True)
 secure = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=tls)
 threading.Thread(target=secure.serve_forever, daemon=True).start()
@@ -107,18 +137,26 @@ class Server:
         # The environment as the tests have it, PYTHONPATH included so that
         # the package is found where the plugin found it: made absolute, as
         # the subprocess works in another folder. Settings that the service
-        # reads from the environment are given on the command line instead.
+        # reads from the environment are given on stdin instead.
         env = dict(os.environ)
         if env.get("PYTHONPATH"):
             env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(entry) for entry in env["PYTHONPATH"].split(os.pathsep))
         process = subprocess.Popen(
-            [sys.executable, "-P", "-c", _SERVE, service_origin(), json.dumps(settings), server_pem],
+            [sys.executable, "-P", "-c", _SERVE, service_origin(), server_pem],
             cwd=folder,
             env=env,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
         )
         log.close()
+        # Kept open, written no more: the server's lifeline (see _SERVE).
+        _LIFELINES.add(process.stdin.fileno())
+        try:
+            process.stdin.write(json.dumps(settings).encode() + b"\n")
+            process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died: _read_ports says why
         port, tls_port = _read_ports(process, folder)
         return cls(
             f"http://127.0.0.1:{port}", ("admin", password), f"https://127.0.0.1:{tls_port}", ca_bundle, process, folder
@@ -126,7 +164,8 @@ class Server:
 
     def stop(self):
         if self.process is not None:
-            self.process.terminate()
+            _LIFELINES.discard(self.process.stdin.fileno())
+            self.process.stdin.close()
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
@@ -136,13 +175,37 @@ class Server:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+# The write ends of the servers' stdin in this process. A child made by
+# os.fork without exec (multiprocessing's "fork") would hold them too, and
+# keep the servers up for as long as it lives: in such a child, each is
+# replaced by /dev/null (its file object stays valid; exec'd children
+# inherit none, Python's files being close-on-exec).
+_LIFELINES = set()
+
+
+def _drop_lifelines():
+    if _LIFELINES:
+        null = os.open(os.devnull, os.O_WRONLY)
+        for fd in _LIFELINES:
+            os.dup2(null, fd, inheritable=False)
+        os.close(null)
+        _LIFELINES.clear()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_drop_lifelines)
+
+
 def _read_ports(process, folder):
     # The first line the server prints; a server that dies prints none.
     words = process.stdout.readline().split()
     if len(words) != 2 or not all(word.isdigit() for word in words):
         process.kill()
         process.wait()
+        _LIFELINES.discard(process.stdin.fileno())
+        process.stdin.close()
         log = Path(folder, "server.log").read_text(errors="replace")
+        shutil.rmtree(folder, ignore_errors=True)
         raise RuntimeError(f"the stand-in did not start:\n{log[-3000:]}")
     return int(words[0]), int(words[1])
 

@@ -25,6 +25,12 @@ The convention (docs/development.md, "Examples that run"):
 - An output block marked `output` (```json output) right after a block that
   runs is what that block prints, `…` standing for any text; it is compared.
 
+- The examples run with `REQUESTS_CA_BUNDLE` and `CURL_CA_BUNDLE` naming a
+  bundle of public CAs (certifi's), as on many machines and CI images: one
+  that does not hold `cert.pem`. requests lets that variable replace a
+  session's `verify`, so an example that gives a session the certificate
+  must also turn `trust_env` off (or name it in the variable).
+
 The examples say http://127.0.0.1:8080 (the service) and
 https://127.0.0.1:8443 (the same service over TLS, sharing its database).
 The suite serves both on free ports and rewrites only those host:port pairs,
@@ -39,6 +45,7 @@ import sys
 import time
 from pathlib import Path
 
+import certifi
 import pytest
 import requests
 
@@ -51,13 +58,18 @@ PORTS = {"8080": "http", "8443": "https"}
 BLOCK_TIMEOUT = 60
 FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 # What the developer's shell may hold that a reader's would not: the
-# password the examples must set themselves, a CA bundle that would replace
-# the examples' `verify`, the service's and the plugin's settings.
+# password the examples must set themselves, CA bundles (replaced below by
+# READER_BUNDLES), the service's and the plugin's settings.
 FOREIGN_SETTINGS = {
     "ADMIN_PASSWORD", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "PYTEST_ADDOPTS", "PYTHONPATH",
     "HOST", "PORT", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "TEST_SUPPORT", "SEED_FILE", "TABLES_FILE", "JOURNAL_SIZE",
     "STAND_IN_URL", "STAND_IN_USER", "STAND_IN_PASSWORD", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
 }
+# What a reader's machine often has (Debian's and Ubuntu's CI images, many
+# Docker images): requests takes these over a session's own `verify`, and
+# curl takes CURL_CA_BUNDLE where no --cacert is given. A bundle without the
+# docs' certificate, so an example that relies on `verify` alone fails here.
+READER_BUNDLES = {"REQUESTS_CA_BUNDLE": certifi.where(), "CURL_CA_BUNDLE": certifi.where()}
 ACCESS_LINE = re.compile(r"\[INFO\] (?P<method>[A-Z]+) (?P<path>.*) (?P<status>\d{3}) user=\S+ [\d.]+ms txn=")
 
 # Runs a file's Python blocks in one namespace: each line on stdin names a
@@ -177,6 +189,7 @@ class Reader:
             PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
             DATABASE_URL=database_url,
             PYTHONDONTWRITEBYTECODE="1",
+            **READER_BUNDLES,
         )
         self.env = env
         self.output = open(self.transcript, "ab")
@@ -352,6 +365,11 @@ MISTAKES = {
         '{"result":[{"number":"IMS0000001"}]}\n```\n',
         "printed what the output block after it does not show",
     ),
+    "a verify that REQUESTS_CA_BUNDLE replaces": (
+        '```python\nimport requests\nsession = requests.Session()\nsession.verify = "cert.pem"\n'
+        'session.get("https://127.0.0.1:8443/health").raise_for_status()\n```\n',
+        "CERTIFICATE_VERIFY_FAILED",
+    ),
     "a failing test module": (
         "```python\ndef test_nothing_is_there(stand_in):\n"
         '    assert stand_in.session.get(stand_in.base_url + "/api/now/table/interaction").json()["result"]\n```\n',
@@ -377,7 +395,9 @@ def test_a_page_without_mistakes_passes(served, tmp_path):
         + CURL
         + "\n```\n\n```json output\n"
         + '{"result":[]}\n```\n\n'
-        + '```python\nimport requests\nrequests.get("http://127.0.0.1:8080/health").raise_for_status()\n```\n'
+        + '```python\nimport requests\nrequests.get("http://127.0.0.1:8080/health").raise_for_status()\n'
+        + 'session = requests.Session()\nsession.verify = "cert.pem"\nsession.trust_env = False\n'
+        + 'session.get("https://127.0.0.1:8443/health").raise_for_status()\n```\n'
     )
     folder = tmp_path / "reader"
     folder.mkdir()
