@@ -8,10 +8,15 @@ Flask's test client on a temporary SQLite file, under callgrind with
 PYTHONHASHSEED=0: FEW requests, then MANY - FEW more, counted apart (the
 child calls os.getppid() between them, and callgrind dumps its counts before
 each such call); per request = the count of the MANY - FEW / (MANY - FEW).
-That is bench/journal_cost.py's difference of a run of MANY and a run of FEW
-requests, taken in one process instead of two: starting, the setup, the
-first request's password check and the warm-up drop out alike. The kernel's
-share (SQLite's writes and locks) is not counted.
+That is the difference of a run of MANY and a run of FEW requests, taken
+in one process instead of two: starting, the setup, the first request's
+password check and the warm-up drop out alike. The kernel's share (SQLite's
+writes and locks) is not counted.
+
+What a feature costs is the difference of two counts: `--journal-size 0`
+(the request journal off), `--auth bearer` (an OAuth token instead of Basic
+credentials), `--root DIR` (the app of another checkout, e.g. the commit
+before a change, with this script).
 """
 import argparse
 import base64
@@ -31,16 +36,21 @@ ROOT = os.path.dirname(BENCH)
 TARGETS = {"JSON create": 1_500_000, "Table GET by sys_id": 1_200_000, "Table list of 100 (PySNC page)": 7_000_000}
 
 
-def _requests(name, count):
+def _bearer(client, basic):
+    """An Authorization header with a token of the password grant."""
+    registered = client.post("/__stand_in/oauth/clients", json={"name": "bench"}, headers=basic).json["result"]
+    form = {"grant_type": "password", "username": "admin", "password": "bench",
+            "client_id": registered["client_id"], "client_secret": registered["client_secret"]}  # fmt: skip
+    return {"Authorization": "Bearer " + client.post("/oauth_token.do", data=form).json["access_token"]}
+
+
+def _requests(name, count, auth):
     """(method, path, headers, body) of `count` requests of one path, after
     storing what they read or close; runs in the child."""
-    sys.path[:0] = [ROOT, BENCH]
     import prefill
     import run
     from app.models import ADMIN_SYS_ID
 
-    token = base64.b64encode(b"admin:bench").decode()
-    auth = {"Authorization": f"Basic {token}"}
     json_headers = {**auth, "Content-Type": "application/json", "Accept": "application/json"}
     read = {**auth, "Accept": "application/json"}
     url = os.environ["INSTRUCTIONS_DATABASE_URL"]
@@ -55,6 +65,11 @@ def _requests(name, count):
         return [("POST", run.CREATE_PATH, headers, run.XML_BODY)] * (count + 1)
     if name == "close":
         return [("POST", f"{run.CREATE_PATH}/{sys_id}/close", read, b"") for sys_id in ids]
+    if name == "Table insert":
+        return [("POST", run.TABLE_PATH, json_headers, b'{"short_description":"bench"}')] * (count + 1)
+    if name == "SOAP get":
+        headers = {**auth, "Content-Type": "text/xml"}
+        return [("POST", "/interaction.do?SOAP", headers, run.soap_envelope("get", f"<sys_id>{sys_id}</sys_id>")) for sys_id in ids]
     if name == "Table GET by sys_id":
         return [("GET", f"{run.TABLE_PATH}/{sys_id}", read, b"") for sys_id in ids]
     if name == "Table list number=…":
@@ -74,17 +89,23 @@ PATHS = (
     "Table list number=…",
     "Table list of 100 (PySNC page)",
 )
+# Measured on demand, beside the benchmark's.
+OTHER_PATHS = ("Table insert", "SOAP get")
 
 
-def child(name, few, many):
-    sys.path.insert(0, ROOT)
+def child(name, few, many, root, auth, journal_size):
+    sys.path[:0] = [root, BENCH]
     from app import create_app
 
     folder = tempfile.mkdtemp(prefix="instructions-")
     try:
         url = os.environ["INSTRUCTIONS_DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
-        client = create_app({"DATABASE_URL": url, "ADMIN_PASSWORD": "bench"}).test_client()
-        requests = _requests(name, many)
+        settings = {"DATABASE_URL": url, "ADMIN_PASSWORD": "bench"}
+        if journal_size is not None:
+            settings["JOURNAL_SIZE"] = journal_size
+        client = create_app(settings).test_client()
+        basic = {"Authorization": "Basic " + base64.b64encode(b"admin:bench").decode()}
+        requests = _requests(name, many, _bearer(client, basic) if auth == "bearer" else basic)
         # The first request checks the password; the rest find it cached.
         for number, (method, path, headers, body) in enumerate(requests[:many]):
             if number == few:
@@ -97,13 +118,16 @@ def child(name, few, many):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _collected(valgrind, name, few, many):
+def _collected(valgrind, name, few, many, root, auth, journal_size):
     """Instructions of the MANY - FEW requests after FEW of one path."""
     with tempfile.TemporaryDirectory() as folder:
         command = [
             valgrind, "--tool=callgrind", "--dump-before=getppid", f"--callgrind-out-file={folder}/callgrind.out",
             sys.executable, os.path.abspath(__file__), "--child", name, str(few), str(many),
+            "--root", root, "--auth", auth,
         ]  # fmt: skip
+        if journal_size is not None:
+            command += ["--journal-size", str(journal_size)]
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         out = subprocess.run(command, capture_output=True, text=True, env=env)
         if out.returncode != 0:
@@ -119,13 +143,13 @@ def _collected(valgrind, name, few, many):
     return parts[2]
 
 
-def count(paths=PATHS, few=50, many=250, jobs=2):
+def count(paths=PATHS, few=50, many=250, jobs=2, root=ROOT, auth="basic", journal_size=None):
     """{path: instructions per request}; None when valgrind is missing."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         return None
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        totals = pool.map(lambda name: _collected(valgrind, name, few, many), paths)
+        totals = pool.map(lambda name: _collected(valgrind, name, few, many, root, auth, journal_size), paths)
     return {name: total / (many - few) for name, total in zip(paths, totals)}
 
 
@@ -134,16 +158,21 @@ def main():
     parser.add_argument("--few", type=int, default=50, help="requests of the shorter run (50)")
     parser.add_argument("--many", type=int, default=250, help="requests of the longer run (250)")
     parser.add_argument("--jobs", type=int, default=2, help="callgrind runs at once (2)")
-    parser.add_argument("--path", action="append", choices=PATHS, help="only this path (repeatable)")
+    parser.add_argument("--path", action="append", choices=PATHS + OTHER_PATHS, help="only this path (repeatable; the benchmark's six by default)")
+    parser.add_argument("--root", default=ROOT, help="the checkout whose app is measured (this one)")
+    parser.add_argument("--auth", choices=("basic", "bearer"), default="basic", help="Basic credentials or an OAuth bearer token (basic)")
+    parser.add_argument("--journal-size", type=int, help="JOURNAL_SIZE (the service's default; 0: no journal)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    root = os.path.abspath(args.root)
     if args.child:
-        child(args.child[0], int(args.child[1]), int(args.child[2]))
+        child(args.child[0], int(args.child[1]), int(args.child[2]), root, args.auth, args.journal_size)
         return
-    counts = count(tuple(args.path or PATHS), args.few, args.many, args.jobs)
+    counts = count(tuple(args.path or PATHS), args.few, args.many, args.jobs, root, args.auth, args.journal_size)
     if counts is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
-    print(f"Instructions per request (callgrind; requests {args.few + 1} to {args.many} of each path):")
+    journal = "" if args.journal_size is None else f", JOURNAL_SIZE={args.journal_size}"
+    print(f"Instructions per request (callgrind; requests {args.few + 1} to {args.many} of each path; {root}, {args.auth}{journal}):")
     for name, per_request in counts.items():
         target = TARGETS.get(name)
         bar = f"  (target ≤ {target / 1e6:g}M)" if target else ""

@@ -495,9 +495,9 @@ class Bench:
         counterpart, compared with their mean, so that the machine's load
         drifting during the run does not favour either."""
         soap_headers = {**self.auth, "Content-Type": "text/xml;charset=UTF-8"}
-        insert = _soap_envelope("insert", f"<channel>{CHANNEL}</channel><queue>{QUEUE}</queue>")
+        insert = soap_envelope("insert", f"<channel>{CHANNEL}</channel><queue>{QUEUE}</queue>")
         (sys_id,), _ = prefill.insert_interactions(self.database_url, 1, ADMIN_SYS_ID, open_ids=True)
-        get = _soap_envelope("get", f"<sys_id>{sys_id}</sys_id>")
+        get = soap_envelope("get", f"<sys_id>{sys_id}</sys_id>")
         rest_get = Load("GET", {**self.auth, "Accept": "application/json"}, b"", [f"{TABLE_PATH}/{sys_id}"], 200)
         pairs = (
             ("SOAP insert", Load("POST", soap_headers, insert, [SOAP_PATH], 200), "JSON create", self.json_create()),
@@ -884,7 +884,7 @@ class Bench:
             yield target, f"{share:.2f}", share >= bar
 
 
-def _soap_envelope(operation, children):
+def soap_envelope(operation, children):
     return (
         '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
         f'<{operation} xmlns="http://www.service-now.com/interaction">{children}</{operation}>'
