@@ -36,9 +36,9 @@ def finish(response):
     headers["X-Transaction-ID"] = context.transaction_id
     if log.isEnabledFor(logging.INFO):
         req = request._get_current_object()
-        # A view's login_required, or else the fault check (a rule's answer
-        # comes before any view), verified whose credentials these are.
-        user = current_user() or checked_user()
+        # A fault rule's answer stands in for the view, whose login_required
+        # would have named the user: the user the rule's match verified.
+        user = current_user() or (checked_user() if context.get("fault") is not None else None)
         log.info(
             "%s %s %s user=%s %.1fms txn=%s",
             req.method,
