@@ -215,7 +215,7 @@ def check():
     path = req.path
     if not scope.observed(path):
         return None
-    user = request_user()
+    user = request_user(req)
     context = g._get_current_object()
     loaded, rules = _rules(context)
     if not rules:
