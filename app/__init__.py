@@ -4,7 +4,7 @@ import sys
 
 from flask import Flask
 
-from . import attachments, batch, cli, db, errors, health, interactions, openapi, soap, stand_in, stats, table, transactions, users
+from . import attachments, auth, batch, cli, db, errors, health, interactions, openapi, soap, stand_in, stats, table, transactions, users
 from .config import from_environment
 from .models import MODELS, SysUser, seed_counters
 from .oauth import views as oauth
@@ -15,6 +15,8 @@ class Service(Flask):
     """Flask, remembering which functions are plain ones: Flask asks inspect
     whether the view and each hook is a coroutine function on every request
     (flask-httpauth asks three times more), an answer that never changes."""
+
+    request_class = auth.CredentialsRequest
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
