@@ -54,6 +54,10 @@ class StrictBasicAuth(HTTPBasicAuth):
             return verify_bearer(credentials.token)
         return super().authenticate(credentials, stored_password)
 
+    def ensure_sync(self, f):
+        # flask-httpauth's reads current_app through its proxy, three times a request.
+        return current_app._get_current_object().ensure_sync(f)
+
     def authenticate_header(self):
         credentials = request.authorization
         if credentials is not None and credentials.type == "bearer":
@@ -173,13 +177,14 @@ def authentication_failed(status):
 
 
 def current_user():
-    return auth.current_user()
+    """flask-httpauth's current_user, without its two reads through the proxy."""
+    return g._get_current_object().get("flask_httpauth_user")
 
 
 def checked_user():
     """The user request_user found in this request, without a second look
     at the header; None when none was checked."""
-    checked = g.get("_checked_credentials")
+    checked = g._get_current_object().get("_checked_credentials")
     return checked[1] if checked is not None else None
 
 
