@@ -308,3 +308,22 @@ def test_an_injected_soap_fault_carries_the_rule_s_texts_and_headers(client, adm
     failed = post(client, admin_auth, envelope("get", [("sys_id", "x")]), **{"Content-Type": SOAP_CONTENT_TYPE})
     assert (failed.status_code, failed.headers["Retry-After"], failed.content_type) == (status, "1", SOAP_CONTENT_TYPE)
     assert canonical(failed.data) == canonical(fault_xml(code, "Try later", "busy <now>"))
+
+
+def test_a_rule_s_headers_named_as_the_standard_ones_give_way_to_them(client, admin_auth):
+    """transactions.finish appends its headers where none is there yet, and
+    replaces one that an injected answer brings, whatever its case."""
+    rule = add(
+        client,
+        admin_auth,
+        match={"path": "^/api/now/interaction$"},
+        effect={"type": "error", "status": 503, "headers": {"Retry-After": "1", "cache-control": "max-age=60", "X-Transaction-ID": "mine"}},
+    )
+    response = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
+    assert response.status_code == 503 and response.headers["X-Stand-In-Fault"] == str(rule["id"])
+    names = [name for name, _ in response.headers]
+    assert response.headers.getlist("Cache-Control") == ["no-cache,no-store,must-revalidate,max-age=-1"]
+    assert len(response.headers.getlist("X-Transaction-ID")) == 1 and response.headers["X-Transaction-ID"] != "mine"
+    # Replaced where the rule put them, the others appended.
+    expected = ["Content-Type", "Content-Length", "Retry-After", "X-Transaction-ID", "Cache-Control", "X-Stand-In-Fault"]
+    assert names == [*expected, "Pragma", "Expires", "X-Content-Type-Options"]
