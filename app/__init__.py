@@ -4,11 +4,12 @@ import sys
 
 from flask import Flask
 
-from . import attachments, auth, batch, cli, db, errors, health, interactions, openapi, soap, stand_in, stats, table, transactions, users
+from . import attachments, batch, cli, db, errors, health, interactions, openapi, soap, stand_in, stats, table, transactions, users
 from .config import from_environment
 from .models import MODELS, SysUser, seed_counters
 from .oauth import views as oauth
 from .records import catalog, counts, declarations, numbers
+from .request import ServiceRequest
 
 
 class Service(Flask):
@@ -16,7 +17,7 @@ class Service(Flask):
     whether the view and each hook is a coroutine function on every request
     (flask-httpauth asks three times more), an answer that never changes."""
 
-    request_class = auth.CredentialsRequest
+    request_class = ServiceRequest
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

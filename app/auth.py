@@ -15,27 +15,16 @@ import os
 import time
 from typing import NamedTuple
 
-from flask import Request, current_app, g, request
+from flask import current_app, g, request
 from flask_httpauth import HTTPBasicAuth
 from peewee import SQL
 from werkzeug.security import check_password_hash
-from werkzeug.utils import cached_property
 
 from .db import compiled, param
 from .errors import APIError, render_error
 from .models import StandInState, SysUser
 from .oauth import bearer, protocol
 from .users import hash_password
-
-
-class CredentialsRequest(Request):
-    """Flask's request, its Authorization header parsed once: werkzeug
-    parses it on each read, and the fault check (app/stand_in) and
-    login_required each read it."""
-
-    @cached_property
-    def authorization(self):
-        return super().authorization
 
 
 class StrictBasicAuth(HTTPBasicAuth):
