@@ -9,12 +9,15 @@ from .config import from_environment
 from .models import MODELS, SysUser, seed_counters
 from .oauth import views as oauth
 from .records import catalog, counts, declarations, numbers
+from .request import ServiceRequest
 
 
 class Service(Flask):
     """Flask, remembering which functions are plain ones: Flask asks inspect
     whether the view and each hook is a coroutine function on every request
     (flask-httpauth asks three times more), an answer that never changes."""
+
+    request_class = ServiceRequest
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -35,13 +35,17 @@ class StrictBasicAuth(HTTPBasicAuth):
     token, challenged as RFC 6750 says when it is refused."""
 
     def get_auth(self):
-        credentials = request.authorization
+        credentials = request._get_current_object().authorization
         return credentials if credentials is not None and credentials.type in ("basic", "bearer") else None
 
     def authenticate(self, credentials, stored_password):
         if credentials is not None and credentials.type == "bearer":
             return verify_bearer(credentials.token)
         return super().authenticate(credentials, stored_password)
+
+    def ensure_sync(self, f):
+        # flask-httpauth's reads current_app through its proxy, three times a request.
+        return current_app._get_current_object().ensure_sync(f)
 
     def authenticate_header(self):
         credentials = request.authorization
@@ -100,26 +104,26 @@ def _could_be_user_name(user_name):
     return 0 < len(user_name) <= 40 and user_name.isprintable()
 
 
-def _checked(credentials, verify):
-    """The user that `credentials` prove; the fault check (app/stand_in)
-    may have verified them already in this request."""
+def _checked(credentials, verify, *args):
+    """The user that `credentials` prove, `verify(context, *args)` when the
+    fault check (app/stand_in) did not verify them already in this request."""
     # The proxy resolved once: each read through it costs eight times the read.
     context = g._get_current_object()
     checked = context.get("_checked_credentials")
     if checked is not None and checked[0] == credentials:
         return checked[1]
-    user = verify(context)
+    user = verify(context, *args)
     context._checked_credentials = (credentials, user)
     return user
 
 
 @auth.verify_password
 def verify_password(user_name, password):
-    return _checked(("basic", user_name, password), lambda context: _verify(context, user_name, password))
+    return _checked(("basic", user_name, password), _verify, user_name, password)
 
 
 def verify_bearer(token):
-    return _checked(("bearer", token), lambda context: _verify_bearer(context, token))
+    return _checked(("bearer", token), _verify_bearer, token)
 
 
 def _verify_bearer(context, token):
@@ -162,22 +166,23 @@ def authentication_failed(status):
 
 
 def current_user():
-    return auth.current_user()
+    """flask-httpauth's current_user, without its two reads through the proxy."""
+    return g._get_current_object().get("flask_httpauth_user")
 
 
 def checked_user():
     """The user request_user found in this request, without a second look
     at the header; None when none was checked."""
-    checked = g.get("_checked_credentials")
+    checked = g._get_current_object().get("_checked_credentials")
     return checked[1] if checked is not None else None
 
 
-def request_user():
-    """The user whose credentials this request carries and proves, or None;
-    unlike current_user, also before a view's login_required has run."""
+def request_user(req):
+    """The user whose credentials the request `req` carries and proves, or
+    None; unlike current_user, also before a view's login_required has run."""
     credentials = auth.get_auth()
     # The token endpoints' Basic credentials are an OAuth client's, not a user's.
-    if credentials is None or request.path in protocol.TOKEN_PATHS:
+    if credentials is None or req.path in protocol.TOKEN_PATHS:
         return None
     if credentials.type == "bearer":
         return verify_bearer(credentials.token)

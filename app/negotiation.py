@@ -114,7 +114,7 @@ def negotiate():
     is acceptable) and the body's size, refused before it is read, also on
     routes that ignore the body."""
     req = request._get_current_object()
-    g.response_format = require_response_format(req.headers.get("Accept"))
+    g._get_current_object().response_format = require_response_format(req.headers.get("Accept"))
     # A request without a body (most reads) need not look up the limit.
     length = req.content_length
     if length and length > req.max_content_length:

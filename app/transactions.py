@@ -17,6 +17,9 @@ STANDARD_HEADERS = {
     "Expires": "0",
     "X-Content-Type-Options": "nosniff",
 }
+_STANDARD_ITEMS = tuple(STANDARD_HEADERS.items())
+# Lowercase, as werkzeug compares names: the headers finish sets.
+_SET_HERE = frozenset(name.lower() for name in (*STANDARD_HEADERS, "X-Transaction-ID"))
 
 
 # Each hook resolves Flask's proxies once: every attribute read through one
@@ -32,8 +35,13 @@ def begin():
 def finish(response):
     context = g._get_current_object()
     headers = response.headers
-    headers.update(STANDARD_HEADERS)
-    headers["X-Transaction-ID"] = context.transaction_id
+    if _SET_HERE.isdisjoint([name.lower() for name, _ in headers]):
+        # None there yet (an injected fault's answer may have some): appended
+        # in one slice, where update and set look each one up (less than half the cost).
+        headers[len(headers) :] = (*_STANDARD_ITEMS, ("X-Transaction-ID", context.transaction_id))
+    else:
+        headers.update(STANDARD_HEADERS)
+        headers["X-Transaction-ID"] = context.transaction_id
     if log.isEnabledFor(logging.INFO):
         req = request._get_current_object()
         # A fault rule's answer stands in for the view, whose login_required

@@ -317,3 +317,22 @@ def test_the_log_line_of_a_rules_answer_names_the_user_the_rule_matched(client, 
     assert client.get("/api/now/table/interaction", headers=admin_auth).status_code == 503
     [line] = [record.getMessage() for record in caplog.records if record.name == "app.access"]
     assert line.startswith("GET /api/now/table/interaction 503 user=admin ")
+
+
+def test_a_rule_s_headers_named_as_the_standard_ones_give_way_to_them(client, admin_auth):
+    """transactions.finish appends its headers where none is there yet, and
+    replaces one that an injected answer brings, whatever its case."""
+    rule = add(
+        client,
+        admin_auth,
+        match={"path": "^/api/now/interaction$"},
+        effect={"type": "error", "status": 503, "headers": {"Retry-After": "1", "cache-control": "max-age=60", "X-Transaction-ID": "mine"}},
+    )
+    response = client.post("/api/now/interaction", json={"channel": CHANNEL}, headers=admin_auth)
+    assert response.status_code == 503 and response.headers["X-Stand-In-Fault"] == str(rule["id"])
+    names = [name for name, _ in response.headers]
+    assert response.headers.getlist("Cache-Control") == ["no-cache,no-store,must-revalidate,max-age=-1"]
+    assert len(response.headers.getlist("X-Transaction-ID")) == 1 and response.headers["X-Transaction-ID"] != "mine"
+    # Replaced where the rule put them, the others appended.
+    expected = ["Content-Type", "Content-Length", "Retry-After", "X-Transaction-ID", "Cache-Control", "X-Stand-In-Fault"]
+    assert names == [*expected, "Pragma", "Expires", "X-Content-Type-Options"]

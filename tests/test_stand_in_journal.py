@@ -295,6 +295,14 @@ def test_bodies_are_cut_at_the_limit_and_bytes_that_are_not_utf8_kept_as_escapes
     assert len(entry["response"]["body"]) == 8
 
 
+
+def test_a_character_cut_at_the_limit_is_kept_as_the_escapes_of_its_bytes(make_app, admin_auth):
+    client = make_app(JOURNAL_BODY_LIMIT=3).test_client()
+    client.post("/api/now/interaction", data="éé".encode(), headers={**admin_auth, "Content-Type": "application/json"})
+    [entry] = client.get("/__stand_in/requests", headers=admin_auth).json["result"]
+    assert (entry["request"]["body"], entry["request"]["body_truncated"]) == ("é\\xc3", True)
+
+
 def test_the_journal_keeps_the_newest_journal_size_entries(make_app, admin_auth, monkeypatch):
     from app.models import StandInRequest
 

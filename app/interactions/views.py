@@ -24,7 +24,7 @@ def create_interaction():
         record = service.update(fields, current_user())
     else:
         record = service.create(fields, current_user())
-    return serialization.result(record, 201, g.response_format)
+    return serialization.result(record, 201, g._get_current_object().response_format)
 
 
 @bp.route("/interaction/<interaction_id>/close", **POST_ONLY)
@@ -32,4 +32,4 @@ def create_interaction():
 @auth.login_required
 def close_interaction(interaction_id):
     record = service.close(interaction_id, current_user())
-    return serialization.result(record, 200, g.response_format)
+    return serialization.result(record, 200, g._get_current_object().response_format)

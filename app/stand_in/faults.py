@@ -215,7 +215,7 @@ def check():
     path = req.path
     if not scope.observed(path):
         return None
-    user = request_user()
+    user = request_user(req)
     context = g._get_current_object()
     loaded, rules = _rules(context)
     if not rules:
@@ -235,7 +235,7 @@ def check():
 def after(response):
     """after_request, the first one: an `after` effect replaces the answer
     the view gave (its work is committed by now)."""
-    fault = g.get("fault")
+    fault = g._get_current_object().get("fault")
     if fault is None:
         return response
     if fault.phase == "after":
@@ -285,7 +285,7 @@ def cut(response):
     descriptor is closed under the server by putting a dead socket in its
     place, so that the server's own write fails as on a vanished client,
     with EPIPE, which gunicorn and werkzeug both take quietly)."""
-    fault = g.get("fault")
+    fault = g._get_current_object().get("fault")
     if fault is None or fault.dropped is None:
         return response
     client = _client_socket()

@@ -43,7 +43,7 @@ def _record(req, table, sys_id):
 def _answer(req, table, sys_id, status, headers=None):
     if params.flag(req.headers, "X-no-response-body"):
         return Response(status=status, headers=headers)
-    response = serialization.result(_record(req, table, sys_id), status, g.response_format)
+    response = serialization.result(_record(req, table, sys_id), status, g._get_current_object().response_format)
     response.headers.update(headers or {})
     return response
 
@@ -69,7 +69,7 @@ def list_records(table_name, version):
     )
     if version == 1 and not page.records:
         raise APIError(404, "No Record found", "Records matching query not found. Check query parameter or offset parameter")
-    response = serialization.render({"result": page.records}, 200, g.response_format)
+    response = serialization.render({"result": page.records}, 200, g._get_current_object().response_format)
     if page.total is not None:
         response.headers["X-Total-Count"] = str(page.total)
     if wanted.paginate:
@@ -89,7 +89,8 @@ def insert_record(table_name, version):
 
 @auth.login_required
 def read_record(table_name, sys_id, version):
-    return serialization.result(_record(request._get_current_object(), _table(table_name), sys_id), 200, g.response_format)
+    record = _record(request._get_current_object(), _table(table_name), sys_id)
+    return serialization.result(record, 200, g._get_current_object().response_format)
 
 
 @auth.login_required
