@@ -150,6 +150,43 @@ def test_a_removed_clients_tokens_are_refused_at_once(client, admin_auth, regist
     assert token(client, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], **form_client(registered)}).status_code == 401
 
 
+def test_removing_a_client_leaves_the_other_clients_and_their_tokens(client, admin_auth):
+    kept = add_client(client, admin_auth, user="admin")
+    removed = add_client(client, admin_auth, user="admin")
+    kept_access = password_tokens(client, kept)["access_token"]
+    removed_access = password_tokens(client, removed)["access_token"]
+    assert client.delete(f"/__stand_in/oauth/clients/{removed['client_id']}", headers=admin_auth).status_code == 204
+    assert refused(client, removed_access) and not refused(client, kept_access)
+    listed = client.get("/__stand_in/oauth/clients", headers=admin_auth).json["result"]
+    assert [entry["client_id"] for entry in listed] == [kept["client_id"]]
+    # The kept client's access and refresh tokens are all that is left.
+    deleted = client.post("/__stand_in/reset", json={"scope": "all"}, headers=admin_auth).json["result"]["deleted"]
+    assert (deleted["oauth_entity"], deleted["oauth_credential"]) == (1, 2)
+
+
+def test_expired_tokens_go_as_each_grant_makes_new_ones(app, client, admin_auth, monkeypatch):
+    from app.models import OAuthCredential
+    from app.oauth import tokens as tokens_module
+
+    def stored():
+        with app.app_context():
+            return OAuthCredential.select().count()
+
+    registered = add_client(client, admin_auth, user="admin", access_token_lifespan=5)
+    refresh = password_tokens(client, registered)["refresh_token"]
+    assert stored() == 2
+    now = tokens_module.time.time()
+    # The refresh grant, 10 s later: the first access token, expired, goes.
+    monkeypatch.setattr(tokens_module.time, "time", lambda: now + 10)
+    form = {"grant_type": "refresh_token", "refresh_token": refresh, **form_client(registered)}
+    assert token(client, form).status_code == 200
+    assert stored() == 2
+    # The client credentials grant, 10 s after that: the second one goes too.
+    monkeypatch.setattr(tokens_module.time, "time", lambda: now + 20)
+    assert token(client, {"grant_type": "client_credentials", **form_client(registered)}).status_code == 200
+    assert stored() == 2
+
+
 def test_a_reset_of_everything_ends_clients_and_tokens(client, admin_auth, registered, access):
     assert client.post("/__stand_in/reset", json={"scope": "interactions"}, headers=admin_auth).status_code == 200
     assert not refused(client, access)

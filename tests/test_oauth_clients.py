@@ -74,6 +74,8 @@ def test_the_admin_routes_add_list_and_remove(client, admin_auth):
         ({"name": "x", "client_secret": "short"}, 400, "client_secret: Length must be between 20 and 255."),
         ({"name": "x", "access_token_lifespan": "60"}, 400, "access_token_lifespan: Not a valid integer."),
         ({"name": "x", "access_token_lifespan": 0}, 400, "access_token_lifespan: Must be greater than or equal to 1 and less than or equal to 315360000."),
+        ({"name": "x", "refresh_token_lifespan": 315360001}, 400, "refresh_token_lifespan: Must be greater than or equal to 1 and less than or equal to 315360000."),
+        ({"name": "x", "refresh_token_lifespan": True}, 400, "refresh_token_lifespan: Not a valid integer."),
         ({"name": "x", "secret": "x"}, 400, "secret: Unknown field."),
         ({"name": "x", "client_id": "a\x00b"}, 400, "A client_id is 1 to 64 printable characters, without ':'"),
         ({"name": "x\n"}, 400, "A client's name is 1 to 100 printable characters"),
@@ -82,6 +84,13 @@ def test_the_admin_routes_add_list_and_remove(client, admin_auth):
 def test_a_bad_client_is_a_400_naming_the_field(client, admin_auth, body, status, message):
     response = client.post("/__stand_in/oauth/clients", json=body, headers=admin_auth)
     assert (response.status_code, response.json["error"]["message"]) == (status, message)
+
+
+def test_a_client_without_lifespans_takes_the_defaults_and_the_largest_is_taken(client, admin_auth):
+    added = add_client(client, admin_auth)
+    assert (added["user"], added["access_token_lifespan"], added["refresh_token_lifespan"]) == (None, 1800, 8640000)
+    longest = add_client(client, admin_auth, access_token_lifespan=315360000, refresh_token_lifespan=1)
+    assert (longest["access_token_lifespan"], longest["refresh_token_lifespan"]) == (315360000, 1)
 
 
 def test_a_client_id_taken_is_a_409_and_junk_a_400(client, admin_auth):
