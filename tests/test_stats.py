@@ -109,6 +109,35 @@ def test_order_by_an_aggregate_or_a_group_field(client, admin_auth, made):
     assert order("nosuchfield^DESC,bad^x^y") == ["new", "on_hold", "queued"]
 
 
+def test_order_by_an_aggregate_of_a_field_ascending_or_descending(client, admin_auth, made):
+    """Sums of sys_mod_count once queued's first is updated six times: new 5,
+    queued 6, on_hold 1, an order none of the group values has."""
+    for n in range(6):
+        client.patch(f"{TABLE}/{made[3]}", json={"channel": f"q{n}"}, headers=admin_auth)
+
+    def order(by):
+        result = stats(client, admin_auth, sysparm_count="true", sysparm_group_by="state", sysparm_order_by=by)
+        return [group["groupby_fields"][0]["value"] for group in result]
+
+    unordered = ["new", "on_hold", "queued"]
+    assert order("sum^sys_mod_count") == ["on_hold", "new", "queued"]
+    assert order("SUM^sys_mod_count^desc") == ["queued", "new", "on_hold"]
+    assert order("max^sys_mod_count^DESC") == ["queued", "new", "on_hold"]
+    # count takes a field or none; its function's name in any case.
+    assert order("Count^state") == ["on_hold", "queued", "new"]
+    assert order("count^state^DESC") == ["new", "queued", "on_hold"]
+    # Neither a group field nor an aggregate: ignored, never a 4xx or 500.
+    for ignored in ("state^sys_mod_count", "sys_mod_count^sum", "sum^sys_mod_count^x", "count^state^x^DESC", "DESC", "^DESC"):
+        assert order(ignored) == unordered, ignored
+
+
+def test_having_takes_the_databases_whole_integer_range(client, admin_auth, made):
+    everything = stats(client, admin_auth, sysparm_count="true", sysparm_group_by="state")
+    for bound in ("9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809"):
+        operator = ">" if bound.startswith("-") else "<"
+        assert stats(client, admin_auth, sysparm_count="true", sysparm_group_by="state", sysparm_having=f"count^state^{operator}^{bound}") == everything
+
+
 def test_the_answer_in_xml(client, admin_auth, made):
     response = client.get(STATS, query_string={"sysparm_count": "true", "sysparm_group_by": "state", "sysparm_display_value": "true"}, headers={**admin_auth, "Accept": "application/xml"})
     assert response.status_code == 200
