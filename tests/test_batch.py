@@ -309,6 +309,39 @@ def test_a_batch_in_xml_both_ways(app, client, admin_auth):
     assert root.find("unserviced_requests") is None
 
 
+def test_an_xml_batch_of_several_requests_with_several_headers_or_none(app, client, admin_auth):
+    body = (
+        b"<request><rest_requests><id>a</id><method>POST</method><url>/api/now/table/interaction?sysparm_fields=number</url>"
+        b"<headers><name>Content-Type</name><value>application/json</value></headers>"
+        b"<headers><name>Accept</name><value>application/xml</value></headers>"
+        b"<body>" + b64(b'{"channel":"c"}').encode() + b"</body></rest_requests>"
+        b"<rest_requests><id>b</id><method>GET</method><url>/api/now/table/interaction?sysparm_fields=number</url></rest_requests>"
+        b"</request>"
+    )
+    response = client.post(BATCH, data=body, headers={**admin_auth, "Content-Type": "application/xml"})
+    assert response.status_code == 200, response.data
+    answers = served(response.json)
+    # The first's two headers both apply: a JSON body read, an XML answer.
+    status, headers, answer = answers["a"]
+    assert (status, headers["Content-Type"]) == (201, "application/xml;charset=UTF-8")
+    assert answer == b'<?xml version="1.0" encoding="UTF-8"?>\n<response><result><number>IMS0000001</number></result></response>'
+    status, headers, answer = answers["b"]
+    assert (status, headers["Content-Type"], answer) == (200, JSON_TYPE, b'{"result":[{"number":"IMS0000001"}]}')
+
+
+@pytest.mark.parametrize(
+    "requests, detail",
+    [
+        (b"<rest_requests>text</rest_requests><rest_requests><id>a</id><method>GET</method><url>/</url></rest_requests>", "rest_requests.0: Invalid input type."),
+        (b"<rest_requests><id>a</id><method>GET</method><url>/</url><headers>Accept</headers></rest_requests>", "rest_requests.0.headers: Not a valid list."),
+    ],
+)
+def test_an_xml_batch_of_text_where_requests_or_headers_go_is_a_400(app, client, admin_auth, requests, detail):
+    response = client.post(BATCH, data=b"<request>" + requests + b"</request>", headers={**admin_auth, "Content-Type": "application/xml"})
+    assert (response.status_code, response.json) == (400, failure("Invalid batch request", detail))
+    assert interactions(app) == 0
+
+
 def test_only_post_and_the_unversioned_path_too(client, admin_auth):
     response = client.get(BATCH, headers=admin_auth)
     assert response.status_code == 405
