@@ -334,6 +334,8 @@ def test_an_xml_batch_of_several_requests_with_several_headers_or_none(app, clie
     [
         (b"<rest_requests>text</rest_requests><rest_requests><id>a</id><method>GET</method><url>/</url></rest_requests>", "rest_requests.0: Invalid input type."),
         (b"<rest_requests><id>a</id><method>GET</method><url>/</url><headers>Accept</headers></rest_requests>", "rest_requests.0.headers: Not a valid list."),
+        # As in JSON, not a list of its characters.
+        (b"<rest_requests>text</rest_requests>", "rest_requests: Not a valid list."),
     ],
 )
 def test_an_xml_batch_of_text_where_requests_or_headers_go_is_a_400(app, client, admin_auth, requests, detail):
