@@ -91,8 +91,9 @@ def test_the_metadata_and_the_file_read_back(client, admin_auth, record):
         assert response.data == data
         assert response.headers["Content-Type"] == "application/x-thing"
         assert response.headers["Content-Length"] == str(len(data))
-        assert json.loads(response.headers["X-Attachment-Metadata"]) == metadata
-        assert response.headers["X-Attachment-Metadata"].isascii()
+        # Compact JSON, the file name's é escaped: ASCII, as a header must be.
+        assert response.headers["X-Attachment-Metadata"] == json.dumps(metadata, separators=(",", ":"))
+        assert "blob \\u00e9.bin" in response.headers["X-Attachment-Metadata"]
 
 
 def test_a_file_of_several_chunks_is_stored_in_chunks_and_read_whole(app, client, admin_auth, record, monkeypatch):
@@ -233,6 +234,32 @@ def test_a_file_over_the_limit_is_a_413_and_nothing_is_stored(small, admin_auth)
     assert count(small, SysAttachmentDoc) == 2
 
 
+TOO_LARGE = failure("Exception while reading request", "The attachment is larger than 1000 bytes, the largest this service takes")
+
+
+def test_a_multipart_file_of_the_limit_is_taken_and_one_byte_more_is_a_413(small, admin_auth):
+    client = small.test_client()
+    record = client.post(TABLE, json={}, headers=admin_auth).json["result"]["sys_id"]
+    data = bytes(range(250)) * 4
+    at = client.post(UPLOAD, data={"table_name": "interaction", "table_sys_id": record, "file": (io.BytesIO(data), "f.bin")}, headers=admin_auth)
+    assert (at.status_code, at.json["result"]["size_bytes"]) == (201, "1000")
+    assert client.get(f"/api/now/attachment/{at.json['result']['sys_id']}/file", headers=admin_auth).data == data
+    over = client.post(UPLOAD, data={"table_name": "interaction", "table_sys_id": record, "file": (io.BytesIO(data + b"x"), "f.bin")}, headers=admin_auth)
+    assert (over.status_code, over.json) == (413, TOO_LARGE)
+    # A body over the limit that the parser gives up on (too many parts): a 413 too.
+    parts = b"".join(part(f"n{i}", b"v") for i in range(200)) + b"--B--\r\n"
+    refused = client.post(UPLOAD, data=parts, headers={**admin_auth, "Content-Type": MULTIPART})
+    assert (refused.status_code, refused.json) == (413, TOO_LARGE)
+    assert count(small) == 1
+
+
+def test_too_many_parts_in_a_body_of_the_limit_is_a_400(make_app, admin_auth):
+    body = b"".join(part(f"n{i}", b"v") for i in range(101)) + b"--B--\r\n"
+    client = make_app(ATTACHMENT_MAX_BYTES=len(body)).test_client()
+    response = client.post(UPLOAD, data=body, headers={**admin_auth, "Content-Type": MULTIPART})
+    assert (response.status_code, response.json) == (400, failure("Invalid multipart body", "More than 100 parts, or fields over 65536 bytes"))
+
+
 def test_the_api_body_limit_does_not_apply_to_files(make_app, admin_auth):
     app = make_app(MAX_CONTENT_LENGTH=100)
     client = app.test_client()
@@ -266,30 +293,31 @@ def fields(record):
 
 MULTIPART = "multipart/form-data; boundary=B"
 MALFORMED = [
-    # (content type, body, message)
-    ("multipart/form-data", lambda r: fields(r) + part("f", b"x", "f.txt") + b"--B--\r\n", "Invalid multipart body"),
-    ("multipart/form-data; boundary=", lambda r: fields(r) + b"--B--\r\n", "Invalid multipart body"),
-    ("multipart/form-data; boundary=\u00e9", lambda r: fields(r) + b"--B--\r\n", "Invalid multipart body"),
-    (MULTIPART, lambda r: fields(r) + b"--B--\r\n", "Missing file part"),
-    (MULTIPART, lambda r: b"", "Missing parameter: table_name"),
-    (MULTIPART, lambda r: fields(r) + part("f", b"x" * 100, "f.txt")[:60], "Invalid multipart body"),
-    (MULTIPART, lambda r: b"garbage with no boundary at all", "Invalid multipart body"),
-    (MULTIPART, lambda r: b"--B\r\nno headers end", "Invalid multipart body"),
-    (MULTIPART, lambda r: b"".join(part(f"n{i}", b"v") for i in range(2000)) + b"--B--\r\n", "Invalid multipart body"),
-    (MULTIPART, lambda r: part("big", b"v" * 200_000) + b"--B--\r\n", "Invalid multipart body"),
-    (MULTIPART, lambda r: part("table_name", b"nothing") + part("table_sys_id", r.encode()) + part("f", b"x", "f.txt") + b"--B--\r\n", "Invalid table or record"),
-    (MULTIPART, lambda r: fields(r) + part("f", b"x", "\x00.txt") + b"--B--\r\n", "Invalid file_name"),
-    (MULTIPART, lambda r: fields(r) + part("f", b"x", "") + b"--B--\r\n", "Missing file part"),
-    ("application/json", lambda r: b"{}", "Unsupported Media Type"),
-    ("", lambda r: b"", "Unsupported Media Type"),
+    # (content type, body, message, detail)
+    ("multipart/form-data", lambda r: fields(r) + part("f", b"x", "f.txt") + b"--B--\r\n", "Invalid multipart body", "Missing boundary"),
+    ("multipart/form-data; boundary=", lambda r: fields(r) + b"--B--\r\n", "Invalid multipart body", "Missing boundary"),
+    ("multipart/form-data; boundary=\u00e9", lambda r: fields(r) + b"--B--\r\n", "Invalid multipart body", "Missing boundary"),
+    (MULTIPART, lambda r: fields(r) + b"--B--\r\n", "Missing file part", "The multipart body holds no file"),
+    (MULTIPART, lambda r: b"", "Missing parameter: table_name", None),
+    (MULTIPART, lambda r: fields(r) + part("f", b"x" * 100, "f.txt")[:60], "Invalid multipart body", "Invalid form-data cannot parse beyond State.PART"),
+    (MULTIPART, lambda r: b"garbage with no boundary at all", "Invalid multipart body", "Invalid form-data cannot parse beyond State.PREAMBLE"),
+    (MULTIPART, lambda r: b"--B\r\nno headers end", "Invalid multipart body", "Invalid form-data cannot parse beyond State.PART"),
+    (MULTIPART, lambda r: b"".join(part(f"n{i}", b"v") for i in range(2000)) + b"--B--\r\n", "Invalid multipart body", "More than 100 parts, or fields over 65536 bytes"),
+    (MULTIPART, lambda r: part("big", b"v" * 200_000) + b"--B--\r\n", "Invalid multipart body", "More than 100 parts, or fields over 65536 bytes"),
+    (MULTIPART, lambda r: part("table_name", b"nothing") + part("table_sys_id", r.encode()) + part("f", b"x", "f.txt") + b"--B--\r\n", "Invalid table or record", None),
+    (MULTIPART, lambda r: fields(r) + part("f", b"x", "\x00.txt") + b"--B--\r\n", "Invalid file_name", "file_name must be at most 255 characters, without control characters"),
+    (MULTIPART, lambda r: fields(r) + part("f", b"x", "") + b"--B--\r\n", "Missing file part", "The multipart body holds no file"),
+    ("application/json", lambda r: b"{}", "Unsupported Media Type", "Content-Type 'application/json' is not supported here; use multipart/form-data"),
+    ("Text/Plain; charset=utf-8", lambda r: b"x", "Unsupported Media Type", "Content-Type 'Text/Plain' is not supported here; use multipart/form-data"),
+    ("", lambda r: b"", "Unsupported Media Type", "Content-Type '' is not supported here; use multipart/form-data"),
 ]
 
 
-@pytest.mark.parametrize("content_type, body, message", MALFORMED)
-def test_a_malformed_multipart_body_is_a_4xx_never_a_500_and_stores_nothing(app, client, admin_auth, record, content_type, body, message):
+@pytest.mark.parametrize("content_type, body, message, detail", MALFORMED)
+def test_a_malformed_multipart_body_is_a_4xx_never_a_500_and_stores_nothing(app, client, admin_auth, record, content_type, body, message, detail):
     response = client.post(UPLOAD, data=body(record), headers={**admin_auth, "Content-Type": content_type})
     assert response.status_code == (415 if message == "Unsupported Media Type" else 400), response.data
-    assert response.json["error"]["message"] == message
+    assert response.json == failure(message, detail)
     assert count(app) == count(app, SysAttachmentDoc) == 0
 
 
