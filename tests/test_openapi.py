@@ -778,3 +778,44 @@ def test_the_table_routes_document_their_parameters_bodies_and_answers(client):
                 "responses": {"204": {"description": "Deleted", "headers": TRANSACTION_HEADER}},
             },
         }
+
+
+def test_the_attachment_stats_and_oauth_routes_document_their_parameters_and_envelopes(client):
+    document = orjson.loads(client.get(PATH).data)
+    metadata = {"$ref": "#/components/schemas/AttachmentMetadata"}
+    assert document["components"]["schemas"]["AttachmentEnvelope"] == {"type": "object", "required": ["result"], "properties": {"result": metadata}}
+    assert document["components"]["schemas"]["AttachmentListEnvelope"] == {
+        "type": "object",
+        "required": ["result"],
+        "properties": {"result": {"type": "array", "items": metadata}},
+    }
+
+    def required(name, description):
+        return {**query_parameter(name, description), "required": True}
+
+    for prefix in ("/api/now", "/api/now/v1"):
+        assert document["paths"][f"{prefix}/attachment/file"]["post"]["parameters"] == [
+            required("table_name", "The table of the record"),
+            required("table_sys_id", "The record's sys_id"),
+            required("file_name", "The file's name"),
+        ]
+        assert document["paths"][f"{prefix}/attachment"]["get"]["parameters"] == [
+            query_parameter("sysparm_query", "An encoded query over the attachments' metadata"),
+            query_parameter("sysparm_limit", "Attachments per page, 1000 unless given", {"type": "integer", "minimum": 0}),
+            query_parameter("sysparm_offset", "The first attachment, from 0", {"type": "integer", "minimum": 0}),
+        ]
+        assert document["paths"][f"{prefix}/stats/{{table_name}}"]["get"]["parameters"] == [
+            TABLE_PARAMETER,
+            query_parameter("sysparm_query", "An encoded query: which records"),
+            query_parameter("sysparm_count", "Count the records", FLAG),
+            *(query_parameter(f"sysparm_{function}_fields", f"Comma-separated numeric fields: their {function}") for function in ("avg", "min", "max", "sum")),
+            query_parameter("sysparm_group_by", "Comma-separated fields to group by"),
+            query_parameter("sysparm_having", "Comma-separated <aggregate>^<field>^<operator>^<number>, e.g. count^state^>^5"),
+            query_parameter("sysparm_order_by", "Comma-separated group-by fields or <aggregate>^<field>, each ^DESC for descending"),
+            query_parameter("sysparm_display_value", "Group values with their display values", {"type": "string", "enum": ["false", "true", "all"]}),
+        ]
+    for path, schema in (("/oauth_token.do", "TokenRequest"), ("/oauth_revoke_token.do", "RevokeRequest")):
+        assert document["paths"][path]["post"]["requestBody"] == {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        }
