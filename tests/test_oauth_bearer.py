@@ -165,6 +165,8 @@ def test_removing_a_client_leaves_the_other_clients_and_their_tokens(client, adm
 
 
 def test_expired_tokens_go_as_each_grant_makes_new_ones(app, client, admin_auth, monkeypatch):
+    """Each grant 5 s after the one before, the access tokens' lifespan: the
+    access token before it has expired (at that very second) and goes."""
     from app.models import OAuthCredential
     from app.oauth import tokens as tokens_module
 
@@ -173,18 +175,21 @@ def test_expired_tokens_go_as_each_grant_makes_new_ones(app, client, admin_auth,
             return OAuthCredential.select().count()
 
     registered = add_client(client, admin_auth, user="admin", access_token_lifespan=5)
+    now = tokens_module.time.time()
+    monkeypatch.setattr(tokens_module.time, "time", lambda: now)
     refresh = password_tokens(client, registered)["refresh_token"]
     assert stored() == 2
-    now = tokens_module.time.time()
-    # The refresh grant, 10 s later: the first access token, expired, goes.
-    monkeypatch.setattr(tokens_module.time, "time", lambda: now + 10)
+    monkeypatch.setattr(tokens_module.time, "time", lambda: now + 5)
     form = {"grant_type": "refresh_token", "refresh_token": refresh, **form_client(registered)}
     assert token(client, form).status_code == 200
     assert stored() == 2
-    # The client credentials grant, 10 s after that: the second one goes too.
-    monkeypatch.setattr(tokens_module.time, "time", lambda: now + 20)
+    monkeypatch.setattr(tokens_module.time, "time", lambda: now + 10)
     assert token(client, {"grant_type": "client_credentials", **form_client(registered)}).status_code == 200
     assert stored() == 2
+    # A password grant: the client credentials' token goes; a second refresh token comes.
+    monkeypatch.setattr(tokens_module.time, "time", lambda: now + 15)
+    password_tokens(client, registered)
+    assert stored() == 3
 
 
 def test_a_reset_of_everything_ends_clients_and_tokens(client, admin_auth, registered, access):

@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from conftest import ADMIN_PASSWORD, basic
+from conftest import ADMIN_PASSWORD, basic, failure
 from oauth_helpers import add_client, form_client, password_tokens, token
 
 from app.models import OAuthEntity
@@ -96,7 +96,7 @@ def test_a_client_without_lifespans_takes_the_defaults_and_the_largest_is_taken(
 def test_a_client_id_taken_is_a_409_and_junk_a_400(client, admin_auth):
     add_client(client, admin_auth, client_id="taken")
     response = client.post("/__stand_in/oauth/clients", json={"name": "x", "client_id": "taken"}, headers=admin_auth)
-    assert (response.status_code, response.json["error"]["detail"]) == (409, "A client with client_id 'taken' exists")
+    assert (response.status_code, response.json) == (409, failure("Conflict", "A client with client_id 'taken' exists"))
     junk = client.post("/__stand_in/oauth/clients", data=b"\xff{", headers={**admin_auth, "Content-Type": "application/json"})
     assert junk.status_code == 400
 
