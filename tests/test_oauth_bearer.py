@@ -264,6 +264,16 @@ def test_no_token_or_secret_in_the_journal_the_log_or_a_snapshot(client, admin_a
     assert client.get("/__stand_in/requests?path=^/api/now/interaction$", headers=admin_auth).json["result"][0]["request"]["headers"]["Authorization"] == "Bearer ***"
 
 
+def test_a_secret_holding_an_equals_sign_in_a_form_with_a_charset_is_masked_whole_in_the_journal(client, admin_auth):
+    registered = add_client(client, admin_auth, user="admin")
+    client_id, secret = registered["client_id"], registered["client_secret"]
+    body = f"grant_type=password&username=admin&password=pa=ss=word&client_id={client_id}&client_secret={secret}"
+    response = client.post("/oauth_token.do", data=body, content_type="application/x-www-form-urlencoded; charset=UTF-8")
+    assert response.status_code == 401
+    [entry] = client.get("/__stand_in/requests?path=^/oauth_token.do$", headers=admin_auth).json["result"]
+    assert entry["request"]["body"] == f"grant_type=password&username=admin&password=***&client_id={client_id}&client_secret=***"
+
+
 def test_a_token_whose_client_row_is_gone_is_refused(app, client, registered, access):
     """A token written while its client was being removed outlives the
     removal's DELETE of tokens: the client's row is read with it."""
