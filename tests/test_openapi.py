@@ -780,7 +780,7 @@ def test_the_table_routes_document_their_parameters_bodies_and_answers(client):
         }
 
 
-def test_the_attachment_stats_and_oauth_routes_document_their_parameters_bodies_and_answers(client):
+def test_the_attachment_stats_batch_and_oauth_routes_document_their_parameters_bodies_and_answers(client):
     document = orjson.loads(client.get(PATH).data)
     metadata = {"$ref": "#/components/schemas/AttachmentMetadata"}
     assert document["components"]["schemas"]["AttachmentEnvelope"] == {"type": "object", "required": ["result"], "properties": {"result": metadata}}
@@ -889,6 +889,12 @@ def test_the_attachment_stats_and_oauth_routes_document_their_parameters_bodies_
             query_parameter("sysparm_order_by", "Comma-separated group-by fields or <aggregate>^<field>, each ^DESC for descending"),
             query_parameter("sysparm_display_value", "Group values with their display values", {"type": "string", "enum": ["false", "true", "all"]}),
         ]
+    for path in ("/api/now/batch", "/api/now/v1/batch"):
+        assert document["paths"][path]["post"]["requestBody"] == {
+            "required": True,
+            "description": "The requests, their bodies base64",
+            "content": content({"$ref": "#/components/schemas/BatchRequest"}),
+        }
     for path, schema in (("/oauth_token.do", "TokenRequest"), ("/oauth_revoke_token.do", "RevokeRequest")):
         assert document["paths"][path]["post"]["requestBody"] == {
             "required": True,
