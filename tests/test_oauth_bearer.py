@@ -274,6 +274,15 @@ def test_a_secret_holding_an_equals_sign_in_a_form_with_a_charset_is_masked_whol
     assert entry["request"]["body"] == f"grant_type=password&username=admin&password=***&client_id={client_id}&client_secret=***"
 
 
+def test_a_fault_rule_for_the_tokens_user_applies_to_a_bearer_request(client, admin_auth, access):
+    rule = {"match": {"user": "admin", "path": "^/api/now/table/"}, "effect": {"type": "error", "status": 503}}
+    assert client.post("/__stand_in/faults", json=rule, headers=admin_auth).status_code == 201
+    response = client.get("/api/now/table/interaction", headers=bearer(access))
+    assert response.status_code == 503
+    [entry] = client.get("/__stand_in/requests?path=^/api/now/table/", headers=admin_auth).json["result"]
+    assert (entry["user"], entry["status"], entry["fault"]) == ("admin", 503, client.get("/__stand_in/faults", headers=admin_auth).json["result"][0]["id"])
+
+
 def test_a_token_whose_client_row_is_gone_is_refused(app, client, registered, access):
     """A token written while its client was being removed outlives the
     removal's DELETE of tokens: the client's row is read with it."""

@@ -127,6 +127,24 @@ def test_a_client_id_taken_is_a_409_and_junk_a_400(client, admin_auth):
     assert junk.status_code == 400
 
 
+def test_a_client_id_added_at_the_same_moment_elsewhere_is_a_409_too(client, admin_auth, monkeypatch):
+    add_client(client, admin_auth, client_id="taken")
+    # The check before the insert finds nothing, as when the other insert commits between them.
+    monkeypatch.setattr(OAuthEntity, "get_or_none", classmethod(lambda cls, *query: None))
+    response = client.post("/__stand_in/oauth/clients", json={"name": "x", "client_id": "taken"}, headers=admin_auth)
+    assert (response.status_code, response.json) == (409, failure("Conflict", "A client with client_id 'taken' exists"))
+    monkeypatch.undo()
+    assert [entry["name"] for entry in client.get("/__stand_in/oauth/clients", headers=admin_auth).json["result"]] == ["integration"]
+
+
+def test_clients_are_listed_by_name_then_client_id(client, admin_auth, runner):
+    for name, client_id in (("b", "a-client"), ("a", "z-client"), ("a", "y-client")):
+        add_client(client, admin_auth, name=name, client_id=client_id)
+    listed = client.get("/__stand_in/oauth/clients", headers=admin_auth).json["result"]
+    assert [(entry["name"], entry["client_id"]) for entry in listed] == [("a", "y-client"), ("a", "z-client"), ("b", "a-client")]
+    assert [line.split("\t")[0] for line in runner.invoke(args=["oauth", "list"]).output.splitlines()] == ["y-client", "z-client", "a-client"]
+
+
 def test_only_admins_manage_clients(client, admin_auth):
     client.post("/__stand_in/seed", json={"users": [{"user_name": "svc", "password": "svc-pw"}]}, headers=admin_auth)
     for method in ("get", "post"):
