@@ -389,6 +389,22 @@ def test_the_journal_keeps_the_beginning_of_an_upload_and_a_download(make_app, a
     assert multipart["request"]["body_truncated"] is True
 
 
+def test_the_journal_keeps_the_beginning_of_a_multipart_upload_read_in_several_parts(client, admin_auth, record):
+    """werkzeug reads a multipart body 64 KiB at a time: the journal's 64 KiB
+    and a byte (to tell a cut) span two reads."""
+    body = fields(record) + part("f", b"0123456789" * 10_000, "f.txt") + b"--B--\r\n"
+    assert client.post(UPLOAD, data=body, headers={**admin_auth, "Content-Type": MULTIPART}).status_code == 201
+    [entry] = client.get("/__stand_in/requests?limit=1", headers=admin_auth).json["result"]
+    assert (entry["request"]["body"], entry["request"]["body_truncated"]) == (body[:65536].decode(), True)
+
+
+def test_a_multipart_body_over_the_limit_is_a_413_however_many_reads_it_took(make_app, admin_auth):
+    client = make_app(ATTACHMENT_MAX_BYTES=70_000).test_client()
+    # A field over the form's memory: werkzeug gives up on its second read of 64 KiB.
+    response = client.post(UPLOAD, data=part("big", b"v" * 200_000) + b"--B--\r\n", headers={**admin_auth, "Content-Type": MULTIPART})
+    assert (response.status_code, response.json) == (413, failure("Exception while reading request", "The attachment is larger than 70000 bytes, the largest this service takes"))
+
+
 def test_without_credentials_nothing_is_stored_or_shown(app, client, admin_auth, record):
     sys_id = uploaded(client, admin_auth, record)["sys_id"]
     assert upload(client, {}, record).status_code == 401
