@@ -3,7 +3,7 @@ filtered by HAVING, ordered, in JSON and XML, on both databases."""
 import logging
 
 import pytest
-from conftest import failure
+from conftest import basic, failure
 from lxml import etree
 
 from app.models import ADMIN_SYS_ID
@@ -136,6 +136,44 @@ def test_having_takes_the_databases_whole_integer_range(client, admin_auth, made
     for bound in ("9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809"):
         operator = ">" if bound.startswith("-") else "<"
         assert stats(client, admin_auth, sysparm_count="true", sysparm_group_by="state", sysparm_having=f"count^state^{operator}^{bound}") == everything
+
+
+def test_aggregates_of_a_choice_of_integer_values_leave_the_unset_out(client, admin_auth):
+    """An incident's impact: choices 1 to 3, stored as text; a value given
+    outside them is kept, and an empty one is no number."""
+    for impact in ("1", "2", "", "7"):
+        assert client.post("/api/now/table/incident", json={"impact": impact}, headers=admin_auth).status_code == 201
+    incident = "/api/now/stats/incident"
+    response = client.get(incident, query_string={"sysparm_count": "true", "sysparm_sum_fields": "impact", "sysparm_avg_fields": "impact",
+                                                  "sysparm_min_fields": "impact", "sysparm_max_fields": "impact"}, headers=admin_auth)  # fmt: skip
+    assert response.json == {"result": {"stats": {"count": "4", "avg": {"impact": "3.3333"}, "min": {"impact": "1"}, "max": {"impact": "7"}, "sum": {"impact": "10"}}}}
+    response = client.get(incident, query_string={"sysparm_count": "true", "sysparm_group_by": "impact", "sysparm_display_value": "true"}, headers=admin_auth)
+    assert [group["groupby_fields"] for group in response.json["result"]] == [
+        [{"field": "impact", "value": value, "display_value": display}]
+        for value, display in (("", ""), ("1", "1 - High"), ("2", "2 - Medium"), ("7", "7"))
+    ]
+
+
+def test_group_values_are_text_and_a_plain_fields_display_is_its_value(client, admin_auth, made):
+    assert [(group["groupby_fields"], group["stats"]) for group in stats(client, admin_auth, sysparm_count="true", sysparm_group_by="sys_mod_count")] == [
+        ([{"field": "sys_mod_count", "value": value}], {"count": count}) for value, count in (("0", "2"), ("1", "2"), ("2", "2"))
+    ]
+    assert stats(client, admin_auth, sysparm_count="true", sysparm_group_by="short_description", sysparm_display_value="true", state="queued") == [
+        {"stats": {"count": "1"}, "groupby_fields": [{"field": "short_description", "value": value, "display_value": value}]} for value in ("d0", "d1")
+    ]
+
+
+def test_groups_without_aggregates_and_groups_of_unknown_fields_only(client, admin_auth, made):
+    assert stats(client, admin_auth, sysparm_group_by="state") == [
+        {"stats": {}, "groupby_fields": [{"field": "state", "value": value}]} for value in ("new", "on_hold", "queued")
+    ]
+    assert stats(client, admin_auth) == {"stats": {}}
+
+
+def test_a_query_about_the_caller(client, admin_auth, made):
+    mine = {"sysparm_count": "true", "sysparm_query": "assigned_to=javascript:gs.getUserID()"}
+    assert stats(client, basic("bob", "bob-secret"), **mine) == {"stats": {"count": "1"}}
+    assert stats(client, admin_auth, **mine) == {"stats": {"count": "0"}}
 
 
 def test_the_answer_in_xml(client, admin_auth, made):
