@@ -170,6 +170,13 @@ def test_groups_without_aggregates_and_groups_of_unknown_fields_only(client, adm
     assert stats(client, admin_auth) == {"stats": {}}
 
 
+def test_grouped_by_unknown_fields_only_is_one_group_of_everything_with_or_without_aggregates(client, admin_auth, made):
+    """Unknown fields are dropped, as in a query: grouped by nothing, the
+    answer is still a list, of one group."""
+    assert stats(client, admin_auth, sysparm_count="true", sysparm_group_by="nosuchfield") == [{"stats": {"count": "6"}, "groupby_fields": []}]
+    assert stats(client, admin_auth, sysparm_group_by="nosuchfield") == [{"stats": {}, "groupby_fields": []}]
+
+
 def test_a_query_about_the_caller(client, admin_auth, made):
     mine = {"sysparm_count": "true", "sysparm_query": "assigned_to=javascript:gs.getUserID()"}
     assert stats(client, basic("bob", "bob-secret"), **mine) == {"stats": {"count": "1"}}
