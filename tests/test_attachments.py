@@ -405,6 +405,26 @@ def test_a_multipart_body_over_the_limit_is_a_413_however_many_reads_it_took(mak
     assert (response.status_code, response.json) == (413, failure("Exception while reading request", "The attachment is larger than 70000 bytes, the largest this service takes"))
 
 
+def test_deleting_one_attachment_leaves_the_others_and_their_chunks(app, client, admin_auth, record, monkeypatch):
+    monkeypatch.setattr(stored, "CHUNK_BYTES", 1000)
+    gone, kept = (uploaded(client, admin_auth, record, data)["sys_id"] for data in (b"a" * 2500, b"b" * 2500))
+    assert client.delete(f"/api/now/attachment/{gone}", headers=admin_auth).status_code == 204
+    assert client.get(f"/api/now/attachment/{kept}/file", headers=admin_auth).data == b"b" * 2500
+    assert (count(app), count(app, SysAttachmentDoc)) == (1, 3)
+    for sys_id in ("\x00", "0" * 33, "not-a-sys-id"):
+        response = client.delete(f"/api/now/attachment/{sys_id}", headers=admin_auth)
+        assert (response.status_code, response.json) == (404, NO_RECORD)
+    assert count(app) == 1
+
+
+def test_list_without_a_count_and_by_the_caller(client, admin_auth, record):
+    uploaded(client, admin_auth, record)
+    response = client.get("/api/now/attachment?sysparm_no_count=true", headers=admin_auth)
+    assert (len(response.json["result"]), "X-Total-Count" in response.headers) == (1, False)
+    mine = client.get("/api/now/attachment?sysparm_query=sys_created_by=javascript:gs.getUserName()", headers=admin_auth)
+    assert (len(mine.json["result"]), mine.headers["X-Total-Count"]) == (1, "1")
+
+
 def test_without_credentials_nothing_is_stored_or_shown(app, client, admin_auth, record):
     sys_id = uploaded(client, admin_auth, record)["sys_id"]
     assert upload(client, {}, record).status_code == 401
