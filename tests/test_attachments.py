@@ -407,7 +407,10 @@ def test_a_multipart_body_over_the_limit_is_a_413_however_many_reads_it_took(mak
 
 def test_deleting_one_attachment_leaves_the_others_and_their_chunks(app, client, admin_auth, record, monkeypatch):
     monkeypatch.setattr(stored, "CHUNK_BYTES", 1000)
-    gone, kept = (uploaded(client, admin_auth, record, data)["sys_id"] for data in (b"a" * 2500, b"b" * 2500))
+    gone, kept = (uploaded(client, admin_auth, record, data) for data in (b"a" * 2500, b"b" * 2500))
+    # The size of all three chunks.
+    assert (gone["size_bytes"], kept["size_bytes"]) == ("2500", "2500")
+    gone, kept = gone["sys_id"], kept["sys_id"]
     assert client.delete(f"/api/now/attachment/{gone}", headers=admin_auth).status_code == 204
     assert client.get(f"/api/now/attachment/{kept}/file", headers=admin_auth).data == b"b" * 2500
     assert (count(app), count(app, SysAttachmentDoc)) == (1, 3)
