@@ -283,6 +283,20 @@ def test_a_fault_rule_for_the_tokens_user_applies_to_a_bearer_request(client, ad
     assert (entry["user"], entry["status"], entry["fault"]) == ("admin", 503, client.get("/__stand_in/faults", headers=admin_auth).json["result"][0]["id"])
 
 
+def test_a_faults_answer_at_the_token_endpoint_is_journaled_as_it_is(client, admin_auth):
+    """No tokens in it to mask: the empty answer of a drop, an error's envelope."""
+    registered = add_client(client, admin_auth, user="admin")
+    for effect in ({"type": "drop"}, {"type": "error", "status": 503}):
+        rule = {"match": {"path": "^/oauth_token.do$"}, "effect": effect, "times": 1}
+        assert client.post("/__stand_in/faults", json=rule, headers=admin_auth).status_code == 201
+        token(client, {"grant_type": "client_credentials", **form_client(registered)})
+    entries = client.get("/__stand_in/requests?path=^/oauth_token.do$", headers=admin_auth).json["result"]
+    assert [(entry["status"], entry["response"]["body"]) for entry in entries] == [
+        (503, '{"error":{"message":"Service Unavailable","detail":null},"status":"failure"}'),
+        (None, ""),
+    ]
+
+
 def test_a_token_whose_client_row_is_gone_is_refused(app, client, registered, access):
     """A token written while its client was being removed outlives the
     removal's DELETE of tokens: the client's row is read with it."""
