@@ -177,6 +177,15 @@ def test_grouped_by_unknown_fields_only_is_one_group_of_everything_with_or_witho
     assert stats(client, admin_auth, sysparm_group_by="nosuchfield") == [{"stats": {}, "groupby_fields": []}]
 
 
+def test_a_declared_choice_of_negative_integers_is_numeric(client, admin_auth):
+    declare = {"name": "u_rating", "fields": {"u_score": {"type": "choice", "choices": ["-1", "0", "1"]}}}
+    assert client.post("/__stand_in/tables", json=declare, headers=admin_auth).status_code == 201
+    for score in ("-1", "1", "1"):
+        assert client.post("/api/now/table/u_rating", json={"u_score": score}, headers=admin_auth).status_code == 201
+    response = client.get("/api/now/stats/u_rating", query_string={"sysparm_sum_fields": "u_score", "sysparm_min_fields": "u_score"}, headers=admin_auth)
+    assert response.json == {"result": {"stats": {"min": {"u_score": "-1"}, "sum": {"u_score": "1"}}}}
+
+
 def test_a_query_about_the_caller(client, admin_auth, made):
     mine = {"sysparm_count": "true", "sysparm_query": "assigned_to=javascript:gs.getUserID()"}
     assert stats(client, basic("bob", "bob-secret"), **mine) == {"stats": {"count": "1"}}
