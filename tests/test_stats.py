@@ -186,6 +186,20 @@ def test_a_declared_choice_of_negative_integers_is_numeric(client, admin_auth):
     assert response.json == {"result": {"stats": {"min": {"u_score": "-1"}, "sum": {"u_score": "1"}}}}
 
 
+def test_having_compares_integers_past_a_floats_precision_exactly(client, admin_auth):
+    declare = {"name": "u_big", "fields": {"u_n": {"type": "integer"}}}
+    assert client.post("/__stand_in/tables", json=declare, headers=admin_auth).status_code == 201
+    assert client.post("/api/now/table/u_big", json={"u_n": "9007199254740993"}, headers=admin_auth).status_code == 201
+
+    def groups(having):
+        response = client.get("/api/now/stats/u_big", query_string={"sysparm_count": "true", "sysparm_group_by": "u_n", "sysparm_having": having}, headers=admin_auth)
+        return [group["groupby_fields"][0]["value"] for group in response.json["result"]]
+
+    # 2**53 + 1: as a float it would be 2**53.
+    assert groups("max^u_n^=^9007199254740993") == ["9007199254740993"]
+    assert groups("max^u_n^=^9007199254740992") == []
+
+
 def test_a_query_about_the_caller(client, admin_auth, made):
     mine = {"sysparm_count": "true", "sysparm_query": "assigned_to=javascript:gs.getUserID()"}
     assert stats(client, basic("bob", "bob-secret"), **mine) == {"stats": {"count": "1"}}
