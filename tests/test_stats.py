@@ -200,6 +200,16 @@ def test_having_compares_integers_past_a_floats_precision_exactly(client, admin_
     assert groups("max^u_n^=^9007199254740992") == []
 
 
+def test_a_group_of_a_reference_whose_record_has_no_display_value_shows_it_empty(client, admin_auth):
+    for declare in ({"name": "u_team", "display": "u_title", "fields": {"u_title": {"type": "string"}}},
+                    {"name": "u_member", "fields": {"u_team": {"type": "reference", "reference": "u_team"}}}):  # fmt: skip
+        assert client.post("/__stand_in/tables", json=declare, headers=admin_auth).status_code == 201
+    team = client.post("/api/now/table/u_team", json={}, headers=admin_auth).json["result"]["sys_id"]
+    assert client.post("/api/now/table/u_member", json={"u_team": team}, headers=admin_auth).status_code == 201
+    response = client.get("/api/now/stats/u_member", query_string={"sysparm_count": "true", "sysparm_group_by": "u_team", "sysparm_display_value": "true"}, headers=admin_auth)
+    assert response.json["result"] == [{"stats": {"count": "1"}, "groupby_fields": [{"field": "u_team", "value": team, "display_value": ""}]}]
+
+
 def test_a_query_about_the_caller(client, admin_auth, made):
     mine = {"sysparm_count": "true", "sysparm_query": "assigned_to=javascript:gs.getUserID()"}
     assert stats(client, basic("bob", "bob-secret"), **mine) == {"stats": {"count": "1"}}
