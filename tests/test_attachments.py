@@ -92,8 +92,9 @@ def test_the_metadata_and_the_file_read_back(client, admin_auth, record):
         assert response.data == data
         assert response.headers["Content-Type"] == "application/x-thing"
         assert response.headers["Content-Length"] == str(len(data))
-        assert json.loads(response.headers["X-Attachment-Metadata"]) == metadata
-        assert response.headers["X-Attachment-Metadata"].isascii()
+        # Compact JSON, the file name's é escaped: ASCII, as a header must be.
+        assert response.headers["X-Attachment-Metadata"] == json.dumps(metadata, separators=(",", ":"))
+        assert "blob \\u00e9.bin" in response.headers["X-Attachment-Metadata"]
 
 
 def test_a_file_of_several_chunks_is_stored_in_chunks_and_read_whole(app, client, admin_auth, record, monkeypatch):
@@ -185,18 +186,23 @@ def test_a_missing_parameter_or_target_is_a_400_and_nothing_stored(app, client, 
 
 
 @pytest.mark.parametrize(
-    "file_name, content_type, message",
+    "file_name, content_type, name",
     [
-        ("x" * 256, "text/plain", "Invalid file_name"),
-        ("a\x00b", "text/plain", "Invalid file_name"),
-        ("f", "text/plain; name=\u00e9", "Invalid content_type"),
-        ("f", "t" * 256, "Invalid content_type"),
+        ("x" * 256, "text/plain", "file_name"),
+        ("a\x00b", "text/plain", "file_name"),
+        ("f", "text/plain; name=\u00e9", "content_type"),
+        ("f", "t" * 256, "content_type"),
     ],
 )
-def test_names_and_types_the_database_cannot_keep_are_400s(app, client, admin_auth, record, file_name, content_type, message):
+def test_names_and_types_the_database_cannot_keep_are_400s(app, client, admin_auth, record, file_name, content_type, name):
     response = upload(client, admin_auth, record, b"x", file_name=file_name, content_type=content_type)
-    assert (response.status_code, response.json["error"]["message"]) == (400, message)
+    assert (response.status_code, response.json) == (400, failure(f"Invalid {name}", f"{name} must be at most 255 characters, without control characters"))
     assert count(app) == 0
+
+
+def test_a_name_and_a_type_of_255_characters_are_kept(client, admin_auth, record):
+    created = uploaded(client, admin_auth, record, b"x", file_name="n" * 255, content_type="t" * 255)
+    assert (created["file_name"], created["content_type"]) == ("n" * 255, "t" * 255)
 
 
 def test_a_raw_upload_without_a_content_type_is_a_400(app, client, admin_auth, record):
@@ -226,12 +232,38 @@ def test_a_file_over_the_limit_is_a_413_and_nothing_is_stored(small, admin_auth)
     assert over.json == failure("Exception while reading request", "The attachment is larger than 1000 bytes, the largest this service takes")
     path = f"{FILE}?table_name=interaction&table_sys_id={record}&file_name=f"
     chunked = raw_post(client, path, b"x" * 1001, {**admin_auth, "Content-Type": "text/plain"})
-    assert chunked.status_code == 413
+    assert (chunked.status_code, chunked.json) == (413, over.json)
     assert raw_post(client, path, b"x" * 1000, {**admin_auth, "Content-Type": "text/plain"}).status_code == 201
     multipart = client.post(UPLOAD, data={"table_name": "interaction", "table_sys_id": record, "file": (io.BytesIO(b"x" * 1001), "f.bin")}, headers=admin_auth)
     assert multipart.status_code == 413
     assert count(small) == 2
     assert count(small, SysAttachmentDoc) == 2
+
+
+TOO_LARGE = failure("Exception while reading request", "The attachment is larger than 1000 bytes, the largest this service takes")
+
+
+def test_a_multipart_file_of_the_limit_is_taken_and_one_byte_more_is_a_413(small, admin_auth):
+    client = small.test_client()
+    record = client.post(TABLE, json={}, headers=admin_auth).json["result"]["sys_id"]
+    data = bytes(range(250)) * 4
+    at = client.post(UPLOAD, data={"table_name": "interaction", "table_sys_id": record, "file": (io.BytesIO(data), "f.bin")}, headers=admin_auth)
+    assert (at.status_code, at.json["result"]["size_bytes"]) == (201, "1000")
+    assert client.get(f"/api/now/attachment/{at.json['result']['sys_id']}/file", headers=admin_auth).data == data
+    over = client.post(UPLOAD, data={"table_name": "interaction", "table_sys_id": record, "file": (io.BytesIO(data + b"x"), "f.bin")}, headers=admin_auth)
+    assert (over.status_code, over.json) == (413, TOO_LARGE)
+    # A body over the limit that the parser gives up on (too many parts): a 413 too.
+    parts = b"".join(part(f"n{i}", b"v") for i in range(200)) + b"--B--\r\n"
+    refused = client.post(UPLOAD, data=parts, headers={**admin_auth, "Content-Type": MULTIPART})
+    assert (refused.status_code, refused.json) == (413, TOO_LARGE)
+    assert count(small) == 1
+
+
+def test_too_many_parts_in_a_body_of_the_limit_is_a_400(make_app, admin_auth):
+    body = b"".join(part(f"n{i}", b"v") for i in range(101)) + b"--B--\r\n"
+    client = make_app(ATTACHMENT_MAX_BYTES=len(body)).test_client()
+    response = client.post(UPLOAD, data=body, headers={**admin_auth, "Content-Type": MULTIPART})
+    assert (response.status_code, response.json) == (400, failure("Invalid multipart body", "More than 100 parts, or fields over 65536 bytes"))
 
 
 def test_the_api_body_limit_does_not_apply_to_files(make_app, admin_auth):
@@ -267,30 +299,31 @@ def fields(record):
 
 MULTIPART = "multipart/form-data; boundary=B"
 MALFORMED = [
-    # (content type, body, message)
-    ("multipart/form-data", lambda r: fields(r) + part("f", b"x", "f.txt") + b"--B--\r\n", "Invalid multipart body"),
-    ("multipart/form-data; boundary=", lambda r: fields(r) + b"--B--\r\n", "Invalid multipart body"),
-    ("multipart/form-data; boundary=\u00e9", lambda r: fields(r) + b"--B--\r\n", "Invalid multipart body"),
-    (MULTIPART, lambda r: fields(r) + b"--B--\r\n", "Missing file part"),
-    (MULTIPART, lambda r: b"", "Missing parameter: table_name"),
-    (MULTIPART, lambda r: fields(r) + part("f", b"x" * 100, "f.txt")[:60], "Invalid multipart body"),
-    (MULTIPART, lambda r: b"garbage with no boundary at all", "Invalid multipart body"),
-    (MULTIPART, lambda r: b"--B\r\nno headers end", "Invalid multipart body"),
-    (MULTIPART, lambda r: b"".join(part(f"n{i}", b"v") for i in range(2000)) + b"--B--\r\n", "Invalid multipart body"),
-    (MULTIPART, lambda r: part("big", b"v" * 200_000) + b"--B--\r\n", "Invalid multipart body"),
-    (MULTIPART, lambda r: part("table_name", b"nothing") + part("table_sys_id", r.encode()) + part("f", b"x", "f.txt") + b"--B--\r\n", "Invalid table or record"),
-    (MULTIPART, lambda r: fields(r) + part("f", b"x", "\x00.txt") + b"--B--\r\n", "Invalid file_name"),
-    (MULTIPART, lambda r: fields(r) + part("f", b"x", "") + b"--B--\r\n", "Missing file part"),
-    ("application/json", lambda r: b"{}", "Unsupported Media Type"),
-    ("", lambda r: b"", "Unsupported Media Type"),
+    # (content type, body, message, detail)
+    ("multipart/form-data", lambda r: fields(r) + part("f", b"x", "f.txt") + b"--B--\r\n", "Invalid multipart body", "Missing boundary"),
+    ("multipart/form-data; boundary=", lambda r: fields(r) + b"--B--\r\n", "Invalid multipart body", "Missing boundary"),
+    ("multipart/form-data; boundary=\u00e9", lambda r: fields(r) + b"--B--\r\n", "Invalid multipart body", "Missing boundary"),
+    (MULTIPART, lambda r: fields(r) + b"--B--\r\n", "Missing file part", "The multipart body holds no file"),
+    (MULTIPART, lambda r: b"", "Missing parameter: table_name", None),
+    (MULTIPART, lambda r: fields(r) + part("f", b"x" * 100, "f.txt")[:60], "Invalid multipart body", "Invalid form-data cannot parse beyond State.PART"),
+    (MULTIPART, lambda r: b"garbage with no boundary at all", "Invalid multipart body", "Invalid form-data cannot parse beyond State.PREAMBLE"),
+    (MULTIPART, lambda r: b"--B\r\nno headers end", "Invalid multipart body", "Invalid form-data cannot parse beyond State.PART"),
+    (MULTIPART, lambda r: b"".join(part(f"n{i}", b"v") for i in range(2000)) + b"--B--\r\n", "Invalid multipart body", "More than 100 parts, or fields over 65536 bytes"),
+    (MULTIPART, lambda r: part("big", b"v" * 200_000) + b"--B--\r\n", "Invalid multipart body", "More than 100 parts, or fields over 65536 bytes"),
+    (MULTIPART, lambda r: part("table_name", b"nothing") + part("table_sys_id", r.encode()) + part("f", b"x", "f.txt") + b"--B--\r\n", "Invalid table or record", None),
+    (MULTIPART, lambda r: fields(r) + part("f", b"x", "\x00.txt") + b"--B--\r\n", "Invalid file_name", "file_name must be at most 255 characters, without control characters"),
+    (MULTIPART, lambda r: fields(r) + part("f", b"x", "") + b"--B--\r\n", "Missing file part", "The multipart body holds no file"),
+    ("application/json", lambda r: b"{}", "Unsupported Media Type", "Content-Type 'application/json' is not supported here; use multipart/form-data"),
+    ("Text/Plain; charset=utf-8", lambda r: b"x", "Unsupported Media Type", "Content-Type 'Text/Plain' is not supported here; use multipart/form-data"),
+    ("", lambda r: b"", "Unsupported Media Type", "Content-Type '' is not supported here; use multipart/form-data"),
 ]
 
 
-@pytest.mark.parametrize("content_type, body, message", MALFORMED)
-def test_a_malformed_multipart_body_is_a_4xx_never_a_500_and_stores_nothing(app, client, admin_auth, record, content_type, body, message):
+@pytest.mark.parametrize("content_type, body, message, detail", MALFORMED)
+def test_a_malformed_multipart_body_is_a_4xx_never_a_500_and_stores_nothing(app, client, admin_auth, record, content_type, body, message, detail):
     response = client.post(UPLOAD, data=body(record), headers={**admin_auth, "Content-Type": content_type})
     assert response.status_code == (415 if message == "Unsupported Media Type" else 400), response.data
-    assert response.json["error"]["message"] == message
+    assert response.json == failure(message, detail)
     assert count(app) == count(app, SysAttachmentDoc) == 0
 
 
@@ -380,6 +413,45 @@ def test_a_downloads_beginning_is_stored_as_its_bytes_and_shown_with_escapes_aft
     # A journal made before the column gains it at the restart.
     entry, stored = download_entry(make_app(JOURNAL_BODY_LIMIT=6))
     assert (entry["response"]["body"], bytes(stored.response_head)) == ("\\xff\\xfeab\\xe2\\x82", b"\xff\xfeab\xe2\x82")
+
+
+def test_the_journal_keeps_the_beginning_of_a_multipart_upload_read_in_several_parts(client, admin_auth, record):
+    """werkzeug reads a multipart body 64 KiB at a time: the journal's 64 KiB
+    and a byte (to tell a cut) span two reads."""
+    body = fields(record) + part("f", b"0123456789" * 10_000, "f.txt") + b"--B--\r\n"
+    assert client.post(UPLOAD, data=body, headers={**admin_auth, "Content-Type": MULTIPART}).status_code == 201
+    [entry] = client.get("/__stand_in/requests?limit=1", headers=admin_auth).json["result"]
+    assert (entry["request"]["body"], entry["request"]["body_truncated"]) == (body[:65536].decode(), True)
+
+
+def test_a_multipart_body_over_the_limit_is_a_413_however_many_reads_it_took(make_app, admin_auth):
+    client = make_app(ATTACHMENT_MAX_BYTES=70_000).test_client()
+    # A field over the form's memory: werkzeug gives up on its second read of 64 KiB.
+    response = client.post(UPLOAD, data=part("big", b"v" * 200_000) + b"--B--\r\n", headers={**admin_auth, "Content-Type": MULTIPART})
+    assert (response.status_code, response.json) == (413, failure("Exception while reading request", "The attachment is larger than 70000 bytes, the largest this service takes"))
+
+
+def test_deleting_one_attachment_leaves_the_others_and_their_chunks(app, client, admin_auth, record, monkeypatch):
+    monkeypatch.setattr(stored, "CHUNK_BYTES", 1000)
+    gone, kept = (uploaded(client, admin_auth, record, data) for data in (b"a" * 2500, b"b" * 2500))
+    # The size of all three chunks.
+    assert (gone["size_bytes"], kept["size_bytes"]) == ("2500", "2500")
+    gone, kept = gone["sys_id"], kept["sys_id"]
+    assert client.delete(f"/api/now/attachment/{gone}", headers=admin_auth).status_code == 204
+    assert client.get(f"/api/now/attachment/{kept}/file", headers=admin_auth).data == b"b" * 2500
+    assert (count(app), count(app, SysAttachmentDoc)) == (1, 3)
+    for sys_id in ("\x00", "0" * 33, "not-a-sys-id"):
+        response = client.delete(f"/api/now/attachment/{sys_id}", headers=admin_auth)
+        assert (response.status_code, response.json) == (404, NO_RECORD)
+    assert count(app) == 1
+
+
+def test_list_without_a_count_and_by_the_caller(client, admin_auth, record):
+    uploaded(client, admin_auth, record)
+    response = client.get("/api/now/attachment?sysparm_no_count=true", headers=admin_auth)
+    assert (len(response.json["result"]), "X-Total-Count" in response.headers) == (1, False)
+    mine = client.get("/api/now/attachment?sysparm_query=sys_created_by=javascript:gs.getUserName()", headers=admin_auth)
+    assert (len(mine.json["result"]), mine.headers["X-Total-Count"]) == (1, "1")
 
 
 def test_without_credentials_nothing_is_stored_or_shown(app, client, admin_auth, record):

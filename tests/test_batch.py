@@ -239,6 +239,8 @@ MALFORMED = [
     (b'{"rest_requests": [{"id": "1", "method": "GET"}]}', "Invalid batch request", "rest_requests.1.url: Missing data for required field."),
     (b'{"rest_requests": [{"id": "1", "method": 5, "url": "/"}]}', "Invalid batch request", "rest_requests.1.method: Not a valid string."),
     (b'{"rest_requests": [{"id": null, "method": "GET", "url": "/"}]}', "Invalid batch request", "rest_requests.1.id: Field may not be null."),
+    (b'{"rest_requests": [{"id": true, "method": "GET", "url": "/"}]}', "Invalid batch request", "rest_requests.1.id: Not a valid string."),
+    (b'{"batch_request_id": ["b"], "rest_requests": []}', "Invalid batch request", "batch_request_id: Not a valid string."),
     (b'{"rest_requests": ["x"]}', "Invalid batch request", "rest_requests.1: Invalid input type."),
     (b'{"rest_requests": [{"id": "1", "method": "GET", "url": "/", "headers": [{"name": "A"}]}]}', "Invalid batch request",
      "rest_requests.1.headers.0.value: Missing data for required field."),
@@ -263,7 +265,7 @@ def test_a_malformed_envelope_is_a_400_and_nothing_runs(app, client, admin_auth,
     assert journal(client, admin_auth) == [("POST", BATCH, 400)]
 
 
-@pytest.mark.parametrize("body", ["not base64!", "QUJD=", "QUJDRA", "QUJD\nRA==", "QU JD"])
+@pytest.mark.parametrize("body", ["not base64!", "QUJD=", "QUJDRA", "QUJD\nRA==", "QU JD", "QUJ!", "QUJD****"])
 def test_a_body_that_is_no_base64_is_a_400_and_nothing_runs(app, client, admin_auth, body):
     response = client.post(
         BATCH,
@@ -316,6 +318,103 @@ def test_a_batch_in_xml_both_ways(app, client, admin_auth):
     assert base64.b64decode(root.findtext("serviced_requests/body")) == b'{"result":{"number":"IMS0000001"}}'
     assert root.find("serviced_requests/headers") is None
     assert root.find("unserviced_requests") is None
+
+
+def test_an_xml_batch_of_several_requests_with_several_headers_or_none(app, client, admin_auth):
+    body = (
+        b"<request><rest_requests><id>a</id><method>POST</method><url>/api/now/table/interaction?sysparm_fields=number</url>"
+        b"<headers><name>Content-Type</name><value>application/json</value></headers>"
+        b"<headers><name>Accept</name><value>application/xml</value></headers>"
+        b"<body>" + b64(b'{"channel":"c"}').encode() + b"</body></rest_requests>"
+        b"<rest_requests><id>b</id><method>GET</method><url>/api/now/table/interaction?sysparm_fields=number</url></rest_requests>"
+        b"</request>"
+    )
+    response = client.post(BATCH, data=body, headers={**admin_auth, "Content-Type": "application/xml"})
+    assert response.status_code == 200, response.data
+    answers = served(response.json)
+    # The first's two headers both apply: a JSON body read, an XML answer.
+    status, headers, answer = answers["a"]
+    assert (status, headers["Content-Type"]) == (201, "application/xml;charset=UTF-8")
+    assert answer == b'<?xml version="1.0" encoding="UTF-8"?>\n<response><result><number>IMS0000001</number></result></response>'
+    status, headers, answer = answers["b"]
+    assert (status, headers["Content-Type"], answer) == (200, JSON_TYPE, b'{"result":[{"number":"IMS0000001"}]}')
+
+
+@pytest.mark.parametrize(
+    "requests, detail",
+    [
+        (b"<rest_requests>text</rest_requests><rest_requests><id>a</id><method>GET</method><url>/</url></rest_requests>", "rest_requests.0: Invalid input type."),
+        (b"<rest_requests><id>a</id><method>GET</method><url>/</url><headers>Accept</headers></rest_requests>", "rest_requests.0.headers: Not a valid list."),
+        # As in JSON, not a list of its characters.
+        (b"<rest_requests>text</rest_requests>", "rest_requests: Not a valid list."),
+    ],
+)
+def test_an_xml_batch_of_text_where_requests_or_headers_go_is_a_400(app, client, admin_auth, requests, detail):
+    response = client.post(BATCH, data=b"<request>" + requests + b"</request>", headers={**admin_auth, "Content-Type": "application/xml"})
+    assert (response.status_code, response.json) == (400, failure("Invalid batch request", detail))
+    assert interactions(app) == 0
+
+
+def test_an_ignored_header_does_not_end_the_headers_and_repeated_ones_join_but_content_type(client, admin_auth):
+    headers = [
+        {"name": "Content-Length", "value": "1"},
+        {"name": "Accept", "value": "application/xml"},
+        {"name": "X-Trace", "value": "a"},
+        {"name": "X-Trace", "value": "b"},
+        {"name": "Content-Type", "value": "application/xml"},
+        {"name": "Content-Type", "value": "application/json"},
+    ]
+    answer = run(client, admin_auth, item("1", "POST", f"{TABLE}?sysparm_fields=number", b'{"channel":"c"}', headers=headers))
+    status, answered, body = served(answer)["1"]
+    # The JSON body read by the last Content-Type; the answer in XML, as Accept asked.
+    assert (status, answered["Content-Type"]) == (201, "application/xml;charset=UTF-8")
+    assert body == b'<?xml version="1.0" encoding="UTF-8"?>\n<response><result><number>IMS0000001</number></result></response>'
+    [entry] = client.get("/__stand_in/requests?path=^/api/now/table/interaction$", headers=admin_auth).json["result"]
+    assert entry["request"]["headers"]["X-Trace"] == "a,b"
+
+
+def test_a_method_in_lower_case_runs_and_an_unknown_status_has_no_text(client, admin_auth):
+    client.post(TABLE, json={}, headers=admin_auth)
+    answer = run(client, admin_auth, item("1", "get", f"{TABLE}?sysparm_fields=number"))
+    assert answer["serviced_requests"][0]["status_code"] == 200
+    rule = client.post("/__stand_in/faults", json={"match": {"path": "^/api/now/table/"}, "effect": {"type": "error", "status": 599}}, headers=admin_auth)
+    assert rule.status_code == 201
+    answer = run(client, admin_auth, item("1", "GET", TABLE))
+    assert (answer["serviced_requests"][0]["status_code"], answer["serviced_requests"][0]["status_text"]) == (599, "")
+
+
+def test_an_inner_body_of_the_limit_runs_and_a_byte_more_is_a_413(app, client, admin_auth, monkeypatch):
+    body = b'{"channel":"c"}'
+    monkeypatch.setattr(inner, "MAX_BODY", len(body))
+    assert served(run(client, admin_auth, item("1", "POST", TABLE, body)))["1"][0] == 201
+    monkeypatch.setattr(inner, "MAX_BODY", len(body) - 1)
+    status, _, answered = served(run(client, admin_auth, item("1", "POST", TABLE, body)))["1"]
+    assert (status, answered) == (413, orjson.dumps(failure("Exception while reading request", f"Rejected large REST payload of {len(body)} bytes. Max allowed: {len(body) - 1} bytes.")))
+    assert interactions(app) == 1
+
+
+def test_a_streamed_answer_of_several_chunks_is_served_whole_up_to_the_limit(client, admin_auth, monkeypatch):
+    from app.records import attachments as stored
+
+    monkeypatch.setattr(stored, "CHUNK_BYTES", 1000)
+    record = client.post(TABLE, json={}, headers=admin_auth).json["result"]["sys_id"]
+    data = bytes(range(250)) * 10
+    query = {"table_name": "interaction", "table_sys_id": record, "file_name": "f.bin"}
+    sys_id = client.post("/api/now/attachment/file", query_string=query, data=data, headers={**admin_auth, "Content-Type": "application/octet-stream"}).json["result"]["sys_id"]
+    download = item("1", "GET", f"/api/now/attachment/{sys_id}/file")
+    monkeypatch.setattr(inner, "MAX_ANSWER", len(data))
+    assert served(run(client, admin_auth, download))["1"][::2] == (200, data)
+    # Each chunk under the limit, all three over it.
+    monkeypatch.setattr(inner, "MAX_ANSWER", len(data) - 1)
+    status, _, answered = served(run(client, admin_auth, download))["1"]
+    assert (status, answered) == (500, orjson.dumps(failure("Internal server error", f"The answer is over {len(data) - 1} bytes, the Batch API's limit")))
+
+
+def test_an_items_execution_time_is_in_milliseconds(client, admin_auth, monkeypatch):
+    import types
+
+    monkeypatch.setattr(inner, "time", types.SimpleNamespace(perf_counter=iter([1.0, 1.7]).__next__))
+    assert run(client, admin_auth, item("1", "TRACE", TABLE))["serviced_requests"][0]["execution_time"] == 700
 
 
 def test_only_post_and_the_unversioned_path_too(client, admin_auth):

@@ -151,6 +151,48 @@ def test_a_removed_clients_tokens_are_refused_at_once(client, admin_auth, regist
     assert token(client, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], **form_client(registered)}).status_code == 401
 
 
+def test_removing_a_client_leaves_the_other_clients_and_their_tokens(client, admin_auth):
+    kept = add_client(client, admin_auth, user="admin")
+    removed = add_client(client, admin_auth, user="admin")
+    kept_access = password_tokens(client, kept)["access_token"]
+    removed_access = password_tokens(client, removed)["access_token"]
+    assert client.delete(f"/__stand_in/oauth/clients/{removed['client_id']}", headers=admin_auth).status_code == 204
+    assert refused(client, removed_access) and not refused(client, kept_access)
+    listed = client.get("/__stand_in/oauth/clients", headers=admin_auth).json["result"]
+    assert [entry["client_id"] for entry in listed] == [kept["client_id"]]
+    # The kept client's access and refresh tokens are all that is left.
+    deleted = client.post("/__stand_in/reset", json={"scope": "all"}, headers=admin_auth).json["result"]["deleted"]
+    assert (deleted["oauth_entity"], deleted["oauth_credential"]) == (1, 2)
+
+
+def test_expired_tokens_go_as_each_grant_makes_new_ones(app, client, admin_auth, monkeypatch):
+    """Each grant 5 s after the one before, the access tokens' lifespan: the
+    access token before it has expired (at that very second) and goes."""
+    from app.models import OAuthCredential
+    from app.oauth import tokens as tokens_module
+
+    def stored():
+        with app.app_context():
+            return OAuthCredential.select().count()
+
+    registered = add_client(client, admin_auth, user="admin", access_token_lifespan=5)
+    now = tokens_module.time.time()
+    monkeypatch.setattr(tokens_module.time, "time", lambda: now)
+    refresh = password_tokens(client, registered)["refresh_token"]
+    assert stored() == 2
+    monkeypatch.setattr(tokens_module.time, "time", lambda: now + 5)
+    form = {"grant_type": "refresh_token", "refresh_token": refresh, **form_client(registered)}
+    assert token(client, form).status_code == 200
+    assert stored() == 2
+    monkeypatch.setattr(tokens_module.time, "time", lambda: now + 10)
+    assert token(client, {"grant_type": "client_credentials", **form_client(registered)}).status_code == 200
+    assert stored() == 2
+    # A password grant: the client credentials' token goes; a second refresh token comes.
+    monkeypatch.setattr(tokens_module.time, "time", lambda: now + 15)
+    password_tokens(client, registered)
+    assert stored() == 3
+
+
 def test_a_reset_of_everything_ends_clients_and_tokens(client, admin_auth, registered, access):
     assert client.post("/__stand_in/reset", json={"scope": "interactions"}, headers=admin_auth).status_code == 200
     assert not refused(client, access)
@@ -224,6 +266,39 @@ def test_no_token_or_secret_in_the_journal_the_log_or_a_snapshot(client, admin_a
     assert first["user"] == "admin"
     assert entries[0]["request"]["body"] == "***" and entries[0]["query"] == "password=***"
     assert client.get("/__stand_in/requests?path=^/api/now/interaction$", headers=admin_auth).json["result"][0]["request"]["headers"]["Authorization"] == "Bearer ***"
+
+
+def test_a_secret_holding_an_equals_sign_in_a_form_with_a_charset_is_masked_whole_in_the_journal(client, admin_auth):
+    registered = add_client(client, admin_auth, user="admin")
+    client_id, secret = registered["client_id"], registered["client_secret"]
+    body = f"grant_type=password&username=admin&password=pa=ss=word&client_id={client_id}&client_secret={secret}"
+    response = client.post("/oauth_token.do", data=body, content_type="application/x-www-form-urlencoded; charset=UTF-8")
+    assert response.status_code == 401
+    [entry] = client.get("/__stand_in/requests?path=^/oauth_token.do$", headers=admin_auth).json["result"]
+    assert entry["request"]["body"] == f"grant_type=password&username=admin&password=***&client_id={client_id}&client_secret=***"
+
+
+def test_a_fault_rule_for_the_tokens_user_applies_to_a_bearer_request(client, admin_auth, access):
+    rule = {"match": {"user": "admin", "path": "^/api/now/table/"}, "effect": {"type": "error", "status": 503}}
+    assert client.post("/__stand_in/faults", json=rule, headers=admin_auth).status_code == 201
+    response = client.get("/api/now/table/interaction", headers=bearer(access))
+    assert response.status_code == 503
+    [entry] = client.get("/__stand_in/requests?path=^/api/now/table/", headers=admin_auth).json["result"]
+    assert (entry["user"], entry["status"], entry["fault"]) == ("admin", 503, client.get("/__stand_in/faults", headers=admin_auth).json["result"][0]["id"])
+
+
+def test_a_faults_answer_at_the_token_endpoint_is_journaled_as_it_is(client, admin_auth):
+    """No tokens in it to mask: the empty answer of a drop, an error's envelope."""
+    registered = add_client(client, admin_auth, user="admin")
+    for effect in ({"type": "drop"}, {"type": "error", "status": 503}):
+        rule = {"match": {"path": "^/oauth_token.do$"}, "effect": effect, "times": 1}
+        assert client.post("/__stand_in/faults", json=rule, headers=admin_auth).status_code == 201
+        token(client, {"grant_type": "client_credentials", **form_client(registered)})
+    entries = client.get("/__stand_in/requests?path=^/oauth_token.do$", headers=admin_auth).json["result"]
+    assert [(entry["status"], entry["response"]["body"]) for entry in entries] == [
+        (503, '{"error":{"message":"Service Unavailable","detail":null},"status":"failure"}'),
+        (None, ""),
+    ]
 
 
 def test_a_token_whose_client_row_is_gone_is_refused(app, client, registered, access):

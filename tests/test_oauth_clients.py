@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from conftest import ADMIN_PASSWORD, basic
+from conftest import ADMIN_PASSWORD, basic, failure
 from oauth_helpers import add_client, form_client, password_tokens, token
 
 from app.models import OAuthEntity
@@ -39,11 +39,35 @@ def test_add_with_a_given_id_and_secret(runner, client):
         (["--client-id", "a:b"], "A client_id is 1 to 64 printable characters, without ':'"),
         (["--user", "nobody"], "No user 'nobody'"),
         (["--access-token-lifespan", "0"], "A lifespan is 1 to 315360000 seconds"),
+        (["--client-secret", "s" * 19], "A client_secret is at least 20 characters"),
+        (["--client-id", "c" * 65], "A client_id is 1 to 64 printable characters, without ':'"),
+        (["--client-id", "a\tb"], "A client_id is 1 to 64 printable characters, without ':'"),
+        (["--refresh-token-lifespan", "315360001"], "A lifespan is 1 to 315360000 seconds"),
     ],
 )
 def test_add_refuses_what_cannot_work(runner, args, message):
     result = runner.invoke(args=["oauth", "add", "x", *args])
     assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
+
+
+@pytest.mark.parametrize("name", ["", "n" * 101, "a\nb"])
+def test_add_refuses_a_name_that_is_empty_too_long_or_not_printable(runner, name):
+    result = runner.invoke(args=["oauth", "add", name])
+    assert (result.exit_code, result.output) == (1, "Error: A client's name is 1 to 100 printable characters\n")
+
+
+def test_add_takes_what_is_at_the_limits(runner, client):
+    """A 100-character name, a client_id of 1 and of 64 characters, a secret
+    of 20, lifespans of one second and of ten years."""
+    for client_id in ("c", "c" * 64):
+        args = ["oauth", "add", "n" * 100, "--client-id", client_id, "--client-secret", "s" * 20, "--user", "admin",
+                "--access-token-lifespan", "1", "--refresh-token-lifespan", "315360000"]  # fmt: skip
+        result = runner.invoke(args=args)
+        assert (result.exit_code, result.output) == (0, f"client_id\t{client_id}\nclient_secret\t{'s' * 20}\n")
+        granted = token(client, {"grant_type": "client_credentials", "client_id": client_id, "client_secret": "s" * 20})
+        assert (granted.status_code, granted.json["expires_in"]) == (200, 0)
+    listed = runner.invoke(args=["oauth", "list"]).output.splitlines()
+    assert listed == [f"{client_id}\t{'n' * 100}\tadmin\t1\t315360000" for client_id in ("c", "c" * 64)]
 
 
 def test_remove_from_the_cli_ends_the_tokens(runner, client):
@@ -74,6 +98,8 @@ def test_the_admin_routes_add_list_and_remove(client, admin_auth):
         ({"name": "x", "client_secret": "short"}, 400, "client_secret: Length must be between 20 and 255."),
         ({"name": "x", "access_token_lifespan": "60"}, 400, "access_token_lifespan: Not a valid integer."),
         ({"name": "x", "access_token_lifespan": 0}, 400, "access_token_lifespan: Must be greater than or equal to 1 and less than or equal to 315360000."),
+        ({"name": "x", "refresh_token_lifespan": 315360001}, 400, "refresh_token_lifespan: Must be greater than or equal to 1 and less than or equal to 315360000."),
+        ({"name": "x", "refresh_token_lifespan": True}, 400, "refresh_token_lifespan: Not a valid integer."),
         ({"name": "x", "secret": "x"}, 400, "secret: Unknown field."),
         ({"name": "x", "client_id": "a\x00b"}, 400, "A client_id is 1 to 64 printable characters, without ':'"),
         ({"name": "x\n"}, 400, "A client's name is 1 to 100 printable characters"),
@@ -84,12 +110,39 @@ def test_a_bad_client_is_a_400_naming_the_field(client, admin_auth, body, status
     assert (response.status_code, response.json["error"]["message"]) == (status, message)
 
 
+def test_a_client_without_lifespans_takes_the_defaults_and_the_largest_is_taken(client, admin_auth):
+    added = add_client(client, admin_auth)
+    assert (added["user"], added["access_token_lifespan"], added["refresh_token_lifespan"]) == (None, 1800, 8640000)
+    assert re.fullmatch(r"20\d\d-[01]\d-[0-3]\d [0-2]\d:[0-5]\d:[0-5]\d", added["sys_created_on"]), added["sys_created_on"]
+    assert add_client(client, admin_auth, user="admin")["user"] == "admin"
+    longest = add_client(client, admin_auth, access_token_lifespan=315360000, refresh_token_lifespan=1)
+    assert (longest["access_token_lifespan"], longest["refresh_token_lifespan"]) == (315360000, 1)
+
+
 def test_a_client_id_taken_is_a_409_and_junk_a_400(client, admin_auth):
     add_client(client, admin_auth, client_id="taken")
     response = client.post("/__stand_in/oauth/clients", json={"name": "x", "client_id": "taken"}, headers=admin_auth)
-    assert (response.status_code, response.json["error"]["detail"]) == (409, "A client with client_id 'taken' exists")
+    assert (response.status_code, response.json) == (409, failure("Conflict", "A client with client_id 'taken' exists"))
     junk = client.post("/__stand_in/oauth/clients", data=b"\xff{", headers={**admin_auth, "Content-Type": "application/json"})
     assert junk.status_code == 400
+
+
+def test_a_client_id_added_at_the_same_moment_elsewhere_is_a_409_too(client, admin_auth, monkeypatch):
+    add_client(client, admin_auth, client_id="taken")
+    # The check before the insert finds nothing, as when the other insert commits between them.
+    monkeypatch.setattr(OAuthEntity, "get_or_none", classmethod(lambda cls, *query: None))
+    response = client.post("/__stand_in/oauth/clients", json={"name": "x", "client_id": "taken"}, headers=admin_auth)
+    assert (response.status_code, response.json) == (409, failure("Conflict", "A client with client_id 'taken' exists"))
+    monkeypatch.undo()
+    assert [entry["name"] for entry in client.get("/__stand_in/oauth/clients", headers=admin_auth).json["result"]] == ["integration"]
+
+
+def test_clients_are_listed_by_name_then_client_id(client, admin_auth, runner):
+    for name, client_id in (("b", "a-client"), ("a", "z-client"), ("a", "y-client")):
+        add_client(client, admin_auth, name=name, client_id=client_id)
+    listed = client.get("/__stand_in/oauth/clients", headers=admin_auth).json["result"]
+    assert [(entry["name"], entry["client_id"]) for entry in listed] == [("a", "y-client"), ("a", "z-client"), ("b", "a-client")]
+    assert [line.split("\t")[0] for line in runner.invoke(args=["oauth", "list"]).output.splitlines()] == ["y-client", "z-client", "a-client"]
 
 
 def test_only_admins_manage_clients(client, admin_auth):

@@ -61,6 +61,13 @@ def test_basic_and_the_form_naming_different_clients_are_refused(client, registe
     assert_oauth_answer(token(client, form, basic_client(registered)), 401, ACCESS_DENIED)
 
 
+def test_basic_and_the_form_giving_different_secrets_are_refused(client, registered):
+    form = {"grant_type": "password", "username": "admin", "password": ADMIN_PASSWORD, "client_secret": "another-secret-of-20-chars"}
+    assert_oauth_answer(token(client, form, basic_client(registered)), 401, ACCESS_DENIED)
+    form["client_secret"] = registered["client_secret"]
+    assert_tokens(token(client, form, basic_client(registered)))
+
+
 def test_the_refresh_grant_gives_a_new_access_token_and_the_same_refresh_token(client, registered):
     first = password_tokens(client, registered)
     response = token(client, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"], **form_client(registered)})

@@ -777,3 +777,125 @@ def test_the_table_routes_document_their_parameters_bodies_and_answers(client):
                 "responses": {"204": {"description": "Deleted", "headers": TRANSACTION_HEADER}},
             },
         }
+
+
+def test_the_attachment_stats_batch_and_oauth_routes_document_their_parameters_bodies_and_answers(client):
+    document = orjson.loads(client.get(PATH).data)
+    metadata = {"$ref": "#/components/schemas/AttachmentMetadata"}
+    assert document["components"]["schemas"]["AttachmentEnvelope"] == {"type": "object", "required": ["result"], "properties": {"result": metadata}}
+    assert document["components"]["schemas"]["AttachmentListEnvelope"] == {
+        "type": "object",
+        "required": ["result"],
+        "properties": {"result": {"type": "array", "items": metadata}},
+    }
+
+    def required(name, description):
+        return {**query_parameter(name, description), "required": True}
+
+    sys_id = [{"name": "sys_id", "in": "path", "required": True, "description": "The attachment's sys_id", "schema": {"type": "string"}}]
+    binary = {"type": "string", "format": "binary"}
+    string = {"type": "string"}
+    location = {**TRANSACTION_HEADER, "Location": {"description": "The file's URL", "schema": string}}
+    attached = {"201": {"description": "Attached", "headers": location, "content": content({"$ref": "#/components/schemas/AttachmentEnvelope"})}}
+    for prefix in ("/api/now", "/api/now/v1"):
+        routes = {
+            path.removeprefix(f"{prefix}/attachment"): {method: success(operation) for method, operation in operations.items()}
+            for path, operations in document["paths"].items()
+            if path.startswith(f"{prefix}/attachment")
+        }
+        assert routes == {
+            "": {
+                "get": {
+                    "parameters": [
+                        query_parameter("sysparm_query", "An encoded query over the attachments' metadata"),
+                        query_parameter("sysparm_limit", "Attachments per page, 1000 unless given", {"type": "integer", "minimum": 0}),
+                        query_parameter("sysparm_offset", "The first attachment, from 0", {"type": "integer", "minimum": 0}),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "A page of metadata",
+                            "headers": {
+                                **TRANSACTION_HEADER,
+                                "X-Total-Count": {"description": "Attachments matching over all pages", "schema": {"type": "integer"}},
+                                "Link": {"description": "first, prev, next and last pages", "schema": string},
+                            },
+                            "content": content({"$ref": "#/components/schemas/AttachmentListEnvelope"}),
+                        }
+                    },
+                }
+            },
+            "/file": {
+                "post": {
+                    "parameters": [
+                        required("table_name", "The table of the record"),
+                        required("table_sys_id", "The record's sys_id"),
+                        required("file_name", "The file's name"),
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "description": "The file; its Content-Type is the file's",
+                        "content": {"application/octet-stream": {"schema": binary}, "text/plain": {"schema": binary}},
+                    },
+                    "responses": attached,
+                }
+            },
+            "/upload": {
+                "post": {
+                    "parameters": [],
+                    "requestBody": {
+                        "required": True,
+                        "description": "table_name and table_sys_id fields, then the file part (any name)",
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["table_name", "table_sys_id", "file"],
+                                    "properties": {"table_name": string, "table_sys_id": string, "file": binary},
+                                }
+                            }
+                        },
+                    },
+                    "responses": attached,
+                }
+            },
+            "/{sys_id}": {
+                "get": {
+                    "parameters": sys_id,
+                    "responses": {"200": {"description": "The metadata", "headers": TRANSACTION_HEADER, "content": content({"$ref": "#/components/schemas/AttachmentEnvelope"})}},
+                },
+                "delete": {"parameters": sys_id, "responses": {"204": {"description": "Deleted", "headers": TRANSACTION_HEADER}}},
+            },
+            "/{sys_id}/file": {
+                "get": {
+                    "parameters": sys_id,
+                    "responses": {
+                        "200": {
+                            "description": "The bytes, in the file's Content-Type",
+                            "headers": {**TRANSACTION_HEADER, "X-Attachment-Metadata": {"description": "The metadata as JSON", "schema": string}},
+                            "content": {"*/*": {"schema": binary}},
+                        }
+                    },
+                }
+            },
+        }
+        assert document["paths"][f"{prefix}/stats/{{table_name}}"]["get"]["parameters"] == [
+            TABLE_PARAMETER,
+            query_parameter("sysparm_query", "An encoded query: which records"),
+            query_parameter("sysparm_count", "Count the records", FLAG),
+            *(query_parameter(f"sysparm_{function}_fields", f"Comma-separated numeric fields: their {function}") for function in ("avg", "min", "max", "sum")),
+            query_parameter("sysparm_group_by", "Comma-separated fields to group by"),
+            query_parameter("sysparm_having", "Comma-separated <aggregate>^<field>^<operator>^<number>, e.g. count^state^>^5"),
+            query_parameter("sysparm_order_by", "Comma-separated group-by fields or <aggregate>^<field>, each ^DESC for descending"),
+            query_parameter("sysparm_display_value", "Group values with their display values", {"type": "string", "enum": ["false", "true", "all"]}),
+        ]
+    for path in ("/api/now/batch", "/api/now/v1/batch"):
+        assert document["paths"][path]["post"]["requestBody"] == {
+            "required": True,
+            "description": "The requests, their bodies base64",
+            "content": content({"$ref": "#/components/schemas/BatchRequest"}),
+        }
+    for path, schema in (("/oauth_token.do", "TokenRequest"), ("/oauth_revoke_token.do", "RevokeRequest")):
+        assert document["paths"][path]["post"]["requestBody"] == {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        }

@@ -76,7 +76,7 @@ def run_user_tests(installed, tmp_path, *options, **environment):
 def test_the_plugin_in_a_project_with_its_own_app_package(installed, tmp_path):
     result = run_user_tests(installed, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert " 10 passed in " in result.stdout, result.stdout
+    assert " 12 passed in " in result.stdout, result.stdout
 
 
 def test_the_plugin_against_a_running_stand_in(installed, tmp_path):
@@ -88,7 +88,7 @@ def test_the_plugin_against_a_running_stand_in(installed, tmp_path):
     finally:
         server.stop()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert " 9 passed, 1 skipped in " in result.stdout, result.stdout
+    assert " 11 passed, 1 skipped in " in result.stdout, result.stdout
     # The user's tests ran against that server: it has their requests.
     assert "POST /api/now/interaction/" in server.log()
 

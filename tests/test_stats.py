@@ -3,7 +3,7 @@ filtered by HAVING, ordered, in JSON and XML, on both databases."""
 import logging
 
 import pytest
-from conftest import failure
+from conftest import basic, failure
 from lxml import etree
 
 from app.models import ADMIN_SYS_ID
@@ -107,6 +107,113 @@ def test_order_by_an_aggregate_or_a_group_field(client, admin_auth, made):
     assert order("state^DESC") == ["queued", "on_hold", "new"]
     assert order("sum^sys_mod_count^DESC") == ["new", "on_hold", "queued"]
     assert order("nosuchfield^DESC,bad^x^y") == ["new", "on_hold", "queued"]
+
+
+def test_order_by_an_aggregate_of_a_field_ascending_or_descending(client, admin_auth, made):
+    """Sums of sys_mod_count once queued's first is updated six times: new 5,
+    queued 6, on_hold 1, an order none of the group values has."""
+    for n in range(6):
+        client.patch(f"{TABLE}/{made[3]}", json={"channel": f"q{n}"}, headers=admin_auth)
+
+    def order(by):
+        result = stats(client, admin_auth, sysparm_count="true", sysparm_group_by="state", sysparm_order_by=by)
+        return [group["groupby_fields"][0]["value"] for group in result]
+
+    unordered = ["new", "on_hold", "queued"]
+    assert order("sum^sys_mod_count") == ["on_hold", "new", "queued"]
+    assert order("SUM^sys_mod_count^desc") == ["queued", "new", "on_hold"]
+    assert order("max^sys_mod_count^DESC") == ["queued", "new", "on_hold"]
+    # count takes a field or none; its function's name in any case.
+    assert order("Count^state") == ["on_hold", "queued", "new"]
+    assert order("count^state^DESC") == ["new", "queued", "on_hold"]
+    # Neither a group field nor an aggregate: ignored, never a 4xx or 500.
+    for ignored in ("state^sys_mod_count", "sys_mod_count^sum", "sum^sys_mod_count^x", "count^state^x^DESC", "DESC", "^DESC"):
+        assert order(ignored) == unordered, ignored
+
+
+def test_having_takes_the_databases_whole_integer_range(client, admin_auth, made):
+    everything = stats(client, admin_auth, sysparm_count="true", sysparm_group_by="state")
+    for bound in ("9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809"):
+        operator = ">" if bound.startswith("-") else "<"
+        assert stats(client, admin_auth, sysparm_count="true", sysparm_group_by="state", sysparm_having=f"count^state^{operator}^{bound}") == everything
+
+
+def test_aggregates_of_a_choice_of_integer_values_leave_the_unset_out(client, admin_auth):
+    """An incident's impact: choices 1 to 3, stored as text; a value given
+    outside them is kept, and an empty one is no number."""
+    for impact in ("1", "2", "", "7"):
+        assert client.post("/api/now/table/incident", json={"impact": impact}, headers=admin_auth).status_code == 201
+    incident = "/api/now/stats/incident"
+    response = client.get(incident, query_string={"sysparm_count": "true", "sysparm_sum_fields": "impact", "sysparm_avg_fields": "impact",
+                                                  "sysparm_min_fields": "impact", "sysparm_max_fields": "impact"}, headers=admin_auth)  # fmt: skip
+    assert response.json == {"result": {"stats": {"count": "4", "avg": {"impact": "3.3333"}, "min": {"impact": "1"}, "max": {"impact": "7"}, "sum": {"impact": "10"}}}}
+    response = client.get(incident, query_string={"sysparm_count": "true", "sysparm_group_by": "impact", "sysparm_display_value": "true"}, headers=admin_auth)
+    assert [group["groupby_fields"] for group in response.json["result"]] == [
+        [{"field": "impact", "value": value, "display_value": display}]
+        for value, display in (("", ""), ("1", "1 - High"), ("2", "2 - Medium"), ("7", "7"))
+    ]
+
+
+def test_group_values_are_text_and_a_plain_fields_display_is_its_value(client, admin_auth, made):
+    assert [(group["groupby_fields"], group["stats"]) for group in stats(client, admin_auth, sysparm_count="true", sysparm_group_by="sys_mod_count")] == [
+        ([{"field": "sys_mod_count", "value": value}], {"count": count}) for value, count in (("0", "2"), ("1", "2"), ("2", "2"))
+    ]
+    assert stats(client, admin_auth, sysparm_count="true", sysparm_group_by="short_description", sysparm_display_value="true", state="queued") == [
+        {"stats": {"count": "1"}, "groupby_fields": [{"field": "short_description", "value": value, "display_value": value}]} for value in ("d0", "d1")
+    ]
+
+
+def test_groups_without_aggregates_and_groups_of_unknown_fields_only(client, admin_auth, made):
+    assert stats(client, admin_auth, sysparm_group_by="state") == [
+        {"stats": {}, "groupby_fields": [{"field": "state", "value": value}]} for value in ("new", "on_hold", "queued")
+    ]
+    assert stats(client, admin_auth) == {"stats": {}}
+
+
+def test_grouped_by_unknown_fields_only_is_one_group_of_everything_with_or_without_aggregates(client, admin_auth, made):
+    """Unknown fields are dropped, as in a query: grouped by nothing, the
+    answer is still a list, of one group."""
+    assert stats(client, admin_auth, sysparm_count="true", sysparm_group_by="nosuchfield") == [{"stats": {"count": "6"}, "groupby_fields": []}]
+    assert stats(client, admin_auth, sysparm_group_by="nosuchfield") == [{"stats": {}, "groupby_fields": []}]
+
+
+def test_a_declared_choice_of_negative_integers_is_numeric(client, admin_auth):
+    declare = {"name": "u_rating", "fields": {"u_score": {"type": "choice", "choices": ["-1", "0", "1"]}}}
+    assert client.post("/__stand_in/tables", json=declare, headers=admin_auth).status_code == 201
+    for score in ("-1", "1", "1"):
+        assert client.post("/api/now/table/u_rating", json={"u_score": score}, headers=admin_auth).status_code == 201
+    response = client.get("/api/now/stats/u_rating", query_string={"sysparm_sum_fields": "u_score", "sysparm_min_fields": "u_score"}, headers=admin_auth)
+    assert response.json == {"result": {"stats": {"min": {"u_score": "-1"}, "sum": {"u_score": "1"}}}}
+
+
+def test_having_compares_integers_past_a_floats_precision_exactly(client, admin_auth):
+    declare = {"name": "u_big", "fields": {"u_n": {"type": "integer"}}}
+    assert client.post("/__stand_in/tables", json=declare, headers=admin_auth).status_code == 201
+    assert client.post("/api/now/table/u_big", json={"u_n": "9007199254740993"}, headers=admin_auth).status_code == 201
+
+    def groups(having):
+        response = client.get("/api/now/stats/u_big", query_string={"sysparm_count": "true", "sysparm_group_by": "u_n", "sysparm_having": having}, headers=admin_auth)
+        return [group["groupby_fields"][0]["value"] for group in response.json["result"]]
+
+    # 2**53 + 1: as a float it would be 2**53.
+    assert groups("max^u_n^=^9007199254740993") == ["9007199254740993"]
+    assert groups("max^u_n^=^9007199254740992") == []
+
+
+def test_a_group_of_a_reference_whose_record_has_no_display_value_shows_it_empty(client, admin_auth):
+    for declare in ({"name": "u_team", "display": "u_title", "fields": {"u_title": {"type": "string"}}},
+                    {"name": "u_member", "fields": {"u_team": {"type": "reference", "reference": "u_team"}}}):  # fmt: skip
+        assert client.post("/__stand_in/tables", json=declare, headers=admin_auth).status_code == 201
+    team = client.post("/api/now/table/u_team", json={}, headers=admin_auth).json["result"]["sys_id"]
+    assert client.post("/api/now/table/u_member", json={"u_team": team}, headers=admin_auth).status_code == 201
+    response = client.get("/api/now/stats/u_member", query_string={"sysparm_count": "true", "sysparm_group_by": "u_team", "sysparm_display_value": "true"}, headers=admin_auth)
+    assert response.json["result"] == [{"stats": {"count": "1"}, "groupby_fields": [{"field": "u_team", "value": team, "display_value": ""}]}]
+
+
+def test_a_query_about_the_caller(client, admin_auth, made):
+    mine = {"sysparm_count": "true", "sysparm_query": "assigned_to=javascript:gs.getUserID()"}
+    assert stats(client, basic("bob", "bob-secret"), **mine) == {"stats": {"count": "1"}}
+    assert stats(client, admin_auth, **mine) == {"stats": {"count": "0"}}
 
 
 def test_the_answer_in_xml(client, admin_auth, made):

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = Path(__file__).resolve().parent / "plugin_project"
 PACKAGE = "servicenow_stand_in"
 # The project's own tests (tests/plugin_project/tests).
-PROJECT_TESTS = 9
+PROJECT_TESTS = 11
 
 # A test as a user writes many: a reset (the fixture's), a fault, requests,
 # and the journal's count, list and wait. N of them, as parameters.

@@ -76,12 +76,14 @@ def _as_list(value):
 def from_xml(data):
     """An XML body read as JSON would be: there a list of one is a lone
     element, read as an object."""
-    requests = data.get("rest_requests")
-    if requests is None:
+    requests = _as_list(data.get("rest_requests"))
+    # Text (or nothing) is left to the schema, which refuses it as it does
+    # in JSON; iterated, a text would be read as a list of its characters.
+    if not isinstance(requests, list):
         return data
     requests = [
         {**request, "headers": _as_list(request["headers"])} if isinstance(request, dict) and "headers" in request else request
-        for request in _as_list(requests)
+        for request in requests
     ]
     return {**data, "rest_requests": requests}
 

@@ -93,7 +93,9 @@ def compute(table, query, caller, asked):
                 display = statement.column(Q.Column(target.display_field, name))
             groups.append((field, statement.column(Q.Column(name)), display))
     if not groups and not aggregates:
-        return [Group({}, ())] if not asked.group_by else []
+        # Nothing to compute; grouped by unknown fields only, one group of
+        # everything, as when there are aggregates.
+        return [Group({}, ())]
     selected = [column for _, column, _ in groups] + [display for _, _, display in groups if display is not None]
     selected += [expression for _, _, expression in aggregates]
     sql = statement.model.select(*selected)

@@ -109,7 +109,7 @@ def get(sys_id):
     return _metadata(row) if row else None
 
 
-def find(query, caller, limit, offset, count=True):
+def find(query, caller, limit, offset, count):
     """(the metadata of one page of attachments matching `query`, how many
     match over all pages or None)."""
     resolved = Q.resolve(TABLE, query, caller)

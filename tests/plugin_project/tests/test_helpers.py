@@ -76,6 +76,8 @@ def test_an_oauth_client_gets_tokens(stand_in):
     listed = requests.get(stand_in.base_url + "/api/now/table/interaction",
                           headers={"Authorization": f"Bearer {answer['access_token']}"})  # fmt: skip
     assert listed.status_code == 200
+
+
 def test_declare_table_and_seed_its_records(stand_in):
     declared = stand_in.declare_table({"name": "u_my_calling_log", "number": {"field": "u_number", "prefix": "CLG"},
                                        "fields": {"u_phone": {"type": "string", "max_length": 40}}})  # fmt: skip
@@ -84,3 +86,25 @@ def test_declare_table_and_seed_its_records(stand_in):
     stand_in.seed(records={"u_my_calling_log": [{"u_phone": "555"}]})
     url = stand_in.base_url + "/api/now/table/u_my_calling_log"
     assert stand_in.session.get(url).json()["result"][0]["u_number"] == "CLG0000001"
+
+
+def test_snapshot_and_restore(stand_in):
+    url = stand_in.base_url + "/api/now/interaction"
+    stand_in.session.post(url, json={"channel": CHANNEL})
+    snapshot = stand_in.snapshot()
+    assert [row["number"] for row in snapshot["tables"]["interaction"]] == ["IMS0000001"]
+    stand_in.reset()
+    assert stand_in.restore(snapshot)["restored"]["interaction"] == 1
+    # Numbering goes on after the number restored.
+    assert stand_in.session.post(url, json={"channel": CHANNEL}).json()["result"]["number"] == "IMS0000002"
+
+
+def test_a_refused_helper_call_is_an_assertion_error_that_shows_the_answer(stand_in):
+    with pytest.raises(AssertionError, match=r"^POST /__stand_in/seed: 400 .*users"):
+        stand_in.seed(users=[{"password": "pw"}])
+    with pytest.raises(AssertionError, match=r"^POST /__stand_in/requests/wait: 400 .*count"):
+        stand_in.wait_for(count=0)
+    with pytest.raises(AssertionError, match=r"^POST /__stand_in/oauth/clients: 400 .*user"):
+        stand_in.oauth_client(user="nobody")
+    with pytest.raises(AssertionError, match=r"^POST /__stand_in/tables: 400 "):
+        stand_in.declare_table({"name": "not_a_custom_table"})
