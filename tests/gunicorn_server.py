@@ -7,6 +7,7 @@ import ipaddress
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -176,6 +177,17 @@ def _socket_inodes(pid):
         if target.startswith("socket:["):
             inodes.add(target.removeprefix("socket:[").removesuffix("]"))
     return inodes
+
+
+def tls(directory):
+    """(a certificate's path, the options that serve Gunicorn over HTTPS
+    with it): a self-signed certificate for 127.0.0.1 made in `directory`."""
+    certificate, key = make_certificate(directory)
+    options = {
+        "extra_args": ["--certfile", str(certificate), "--keyfile", str(key)],
+        "ssl_context": ssl.create_default_context(cafile=certificate),
+    }
+    return str(certificate), options
 
 
 def make_certificate(directory):

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import sqlite3
-import ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from gunicorn_server import Gunicorn, make_certificate
+from gunicorn_server import Gunicorn, tls
 
 ADMIN_PASSWORD = "deploy-secret"
 CHANNEL = "28a59893873103002ae97e2526cb0b5d"
@@ -265,13 +264,8 @@ def test_two_masters_on_postgresql_lose_nothing_when_a_worker_is_killed(start_gu
 
 def test_tls_with_gunicorns_certfile_and_keyfile(start_gunicorn, tmp_path):
     pysnow = pytest.importorskip("pysnow")
-    certificate, key = make_certificate(tmp_path)
-    server = start_gunicorn(
-        f"sqlite:///{tmp_path / 'interaction.sqlite3'}",
-        workers=1,
-        extra_args=["--certfile", str(certificate), "--keyfile", str(key)],
-        ssl_context=ssl.create_default_context(cafile=certificate),
-    ).wait_until_healthy()
+    certificate, options = tls(tmp_path)
+    server = start_gunicorn(f"sqlite:///{tmp_path / 'interaction.sqlite3'}", workers=1, **options).wait_until_healthy()
     base_url = f"https://127.0.0.1:{server.port}"
 
     created = requests.post(f"{base_url}/api/now/interaction", json={"channel": CHANNEL}, headers=HEADERS, verify=str(certificate))

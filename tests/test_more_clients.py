@@ -1,12 +1,11 @@
 """PySNC and pysnow against a real gunicorn over TLS: what they send to the
 Batch, Attachment and Aggregate APIs (MORE_APIS.md §4), unchanged."""
 import os
-import ssl
 
 import pysnow
 import pytest
 import requests
-from gunicorn_server import make_certificate, serving
+from gunicorn_server import serving, tls
 from pysnc import ServiceNowClient
 
 PASSWORD = "more-clients-secret"
@@ -15,13 +14,9 @@ PASSWORD = "more-clients-secret"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("more-clients")
-    certificate, key = make_certificate(directory)
-    tls = {
-        "extra_args": ["--certfile", str(certificate), "--keyfile", str(key)],
-        "ssl_context": ssl.create_default_context(cafile=certificate),
-    }
-    with serving(directory, PASSWORD, **tls) as gunicorn:
-        yield f"https://127.0.0.1:{gunicorn.port}", str(certificate)
+    certificate, options = tls(directory)
+    with serving(directory, PASSWORD, **options) as gunicorn:
+        yield f"https://127.0.0.1:{gunicorn.port}", certificate
 
 
 def session(certificate):

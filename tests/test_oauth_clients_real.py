@@ -4,7 +4,6 @@ a snapshot and the server's log searched for every token and secret they
 were given."""
 import contextlib
 import json
-import ssl
 import time
 
 import pysnow
@@ -12,7 +11,7 @@ import pytest
 import requests
 from conftest import BACKENDS, CHANNEL
 from conftest import _new_postgres_database as new_postgres_database
-from gunicorn_server import Gunicorn, make_certificate
+from gunicorn_server import Gunicorn, tls
 from pysnc import ServiceNowClient, ServiceNowClientCredentialsFlow, ServiceNowPasswordGrantFlow
 from pysnc.exceptions import AuthenticationException
 
@@ -23,14 +22,13 @@ LIFESPAN = 5
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(request, tmp_path_factory):
     directory = tmp_path_factory.mktemp("oauth-clients")
-    certificate, key = make_certificate(directory)
+    certificate, options = tls(directory)
     with contextlib.ExitStack() as stack:
         if request.param == "sqlite":
             url = f"sqlite:///{directory / 'interaction.sqlite3'}"
         else:
             url = stack.enter_context(new_postgres_database())
-        gunicorn = Gunicorn(directory, url, PASSWORD, 2, ["--certfile", str(certificate), "--keyfile", str(key)],
-                            ssl.create_default_context(cafile=certificate))  # fmt: skip
+        gunicorn = Gunicorn(directory, url, PASSWORD, 2, **options)
         stack.callback(gunicorn.stop)
         gunicorn.wait_until_healthy()
         yield gunicorn, f"https://127.0.0.1:{gunicorn.port}", str(certificate)

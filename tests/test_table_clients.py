@@ -1,13 +1,12 @@
 """PySNC (ServiceNow's own Python client) and pysnow read back and change
 records through the Table API of a real gunicorn over TLS, unchanged."""
-import ssl
 from datetime import datetime
 
 import pysnow
 import pytest
 import requests
 from conftest import CHANNEL, QUEUE
-from gunicorn_server import make_certificate, serving
+from gunicorn_server import serving, tls
 from pysnc import ServiceNowClient
 
 PASSWORD = "table-clients-secret"
@@ -17,13 +16,9 @@ ADMIN_SYS_ID = "6816f79cc0a8016401c5a33be04be441"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("table-clients")
-    certificate, key = make_certificate(directory)
-    tls = {
-        "extra_args": ["--certfile", str(certificate), "--keyfile", str(key)],
-        "ssl_context": ssl.create_default_context(cafile=certificate),
-    }
-    with serving(directory, PASSWORD, **tls) as gunicorn:
-        yield f"127.0.0.1:{gunicorn.port}", str(certificate)
+    certificate, options = tls(directory)
+    with serving(directory, PASSWORD, **options) as gunicorn:
+        yield f"127.0.0.1:{gunicorn.port}", certificate
 
 
 def session(certificate):

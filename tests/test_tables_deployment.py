@@ -6,13 +6,12 @@ import base64
 import http.client
 import json
 import os
-import ssl
 
 import pysnow
 import pytest
 import requests
 import zeep
-from gunicorn_server import Gunicorn, make_certificate
+from gunicorn_server import Gunicorn, tls
 from pysnc import ServiceNowClient
 
 PASSWORD = "tables-secret"
@@ -111,13 +110,11 @@ def server(tmp_path_factory):
     (directory / "tables.json").write_text(json.dumps(CALLING_LOG))
     before = os.environ.get("TABLES_FILE")
     os.environ["TABLES_FILE"] = str(directory / "tables.json")
-    certificate, key = make_certificate(directory)
+    certificate, options = tls(directory)
     try:
         # TLS: PySNC takes no other URL.
-        gunicorn = Gunicorn(directory, f"sqlite:///{directory / 'interaction.sqlite3'}", PASSWORD, 2,
-                            extra_args=["--certfile", str(certificate), "--keyfile", str(key)],
-                            ssl_context=ssl.create_default_context(cafile=certificate))  # fmt: skip
-        gunicorn.certificate = str(certificate)
+        gunicorn = Gunicorn(directory, f"sqlite:///{directory / 'interaction.sqlite3'}", PASSWORD, 2, **options)
+        gunicorn.certificate = certificate
     finally:
         if before is None:
             del os.environ["TABLES_FILE"]
