@@ -500,3 +500,44 @@ def test_a_batch_refused_for_its_credentials_is_journaled_masked_too(client, adm
     assert client.post(BATCH, json=sent).status_code == 401
     entry = _batch_entry(client, admin_auth)
     assert entry["status"] == 401 and "no-one-sees-this" not in str(entry)
+
+
+def test_the_batchs_journal_entry_masks_whatever_else_the_envelope_holds(client, admin_auth):
+    """Items that are no request or header, a body of base64 with a stray
+    character (refused, and still a password to anyone decoding it), and
+    requests after the masked ones that have nothing to mask."""
+    password = b64(b'{"user_password": "Jo-s3cret!"}')
+    sent = {"rest_requests": [
+        "no request",
+        {"id": "1", "method": "POST", "url": TABLE, "body": password[:4] + "!" + password[4:],
+         "headers": ["no header", {"name": 5, "value": "v"}, {"name": "Authorization", "value": "Bearer t0ken"}, {"name": "Accept", "value": "*/*"}]},
+        {"id": "2", "method": "POST", "url": TABLE, "body": b64(b"{}")},
+    ]}  # fmt: skip
+    assert client.post(BATCH, json=sent, headers=admin_auth).status_code == 400
+    kept = orjson.loads(_batch_entry(client, admin_auth)["request"]["body"])
+    first, second = kept["rest_requests"][1:]
+    assert first["headers"][1:] == [{"name": 5, "value": "v"}, {"name": "Authorization", "value": "Bearer ***"}, {"name": "Accept", "value": "*/*"}]
+    assert base64.b64decode(first["body"]) == b'{"user_password": "***"}'
+    assert second["body"] == b64(b"{}")
+
+
+def test_an_xml_batchs_entry_masks_a_header_before_plain_ones_and_keeps_an_envelope_with_nothing_to_mask(client, admin_auth):
+    headers = {**admin_auth, "Content-Type": "application/xml", "Accept": "application/json"}
+    envelope = (
+        "<request><rest_requests><id>1</id><method>GET</method><url>/api/now/table/interaction</url>"
+        "<headers><name>Authorization</name><value>Bearer t0ken</value></headers>"
+        "<headers><name/><value>no name</value></headers>"
+        "<headers><name>Accept</name><value>application/json</value></headers>"
+        f"<body>{b64(b'{}')}</body></rest_requests></request>"
+    )
+    # A header without a name makes the batch a 400; its envelope is journaled alike.
+    assert client.post(BATCH, data=envelope, headers=headers).status_code == 400
+    text = _batch_entry(client, admin_auth)["request"]["body"]
+    assert text.startswith("<?xml version='1.0' encoding='UTF-8'?>")
+    kept = etree.fromstring(text.encode())
+    assert [(h.findtext("name"), h.findtext("value")) for h in kept.iter("headers")] == [
+        ("Authorization", "Bearer ***"), ("", "no name"), ("Accept", "application/json")
+    ]
+    plain = envelope.replace("<headers><name>Authorization</name><value>Bearer t0ken</value></headers>", "").replace("<request>", "<request>\n  ")
+    assert client.post(BATCH, data=plain, headers=headers).status_code == 400
+    assert _batch_entry(client, admin_auth)["request"]["body"] == plain
