@@ -190,6 +190,18 @@ def tls(directory):
     return str(certificate), options
 
 
+def https_session(certificate, password):
+    """A requests session as admin that trusts `certificate`."""
+    import requests
+
+    session = requests.Session()
+    session.auth = ("admin", password)
+    session.verify = str(certificate)
+    # Else REQUESTS_CA_BUNDLE, where set, would take the place of `verify`.
+    session.trust_env = False
+    return session
+
+
 def make_certificate(directory):
     """A self-signed certificate for 127.0.0.1: (certificate path, key path)."""
     from cryptography import x509

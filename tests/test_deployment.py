@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from gunicorn_server import Gunicorn, tls
+from gunicorn_server import Gunicorn, https_session, tls
 
 ADMIN_PASSWORD = "deploy-secret"
 CHANNEL = "28a59893873103002ae97e2526cb0b5d"
@@ -273,12 +273,7 @@ def test_tls_with_gunicorns_certfile_and_keyfile(start_gunicorn, tmp_path):
     assert created.json()["result"]["number"] == "IMS0000001"
 
     # pysnow, like ServiceNow's own clients, knows only https:// instances.
-    session = requests.Session()
-    session.auth = ("admin", ADMIN_PASSWORD)
-    session.verify = str(certificate)
-    # Else REQUESTS_CA_BUNDLE, where set, would take the place of `verify`.
-    session.trust_env = False
-    client = pysnow.Client(host=f"127.0.0.1:{server.port}", session=session)
+    client = pysnow.Client(host=f"127.0.0.1:{server.port}", session=https_session(certificate, ADMIN_PASSWORD))
     record = client.resource(api_path="/interaction").create(payload={"channel": CHANNEL, "queue": QUEUE}).one()
     assert (record["number"], record["state"]) == ("IMS0000002", "queued")
 

@@ -4,8 +4,7 @@ import os
 
 import pysnow
 import pytest
-import requests
-from gunicorn_server import serving, tls
+from gunicorn_server import https_session, serving, tls
 from pysnc import ServiceNowClient
 
 PASSWORD = "more-clients-secret"
@@ -20,12 +19,7 @@ def server(tmp_path_factory):
 
 
 def session(certificate):
-    http = requests.Session()
-    http.auth = ("admin", PASSWORD)
-    http.verify = certificate
-    # Else REQUESTS_CA_BUNDLE, where set, would take the place of `verify`.
-    http.trust_env = False
-    return http
+    return https_session(certificate, PASSWORD)
 
 
 @pytest.fixture

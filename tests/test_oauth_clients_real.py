@@ -11,7 +11,7 @@ import pytest
 import requests
 from conftest import BACKENDS, CHANNEL
 from conftest import _new_postgres_database as new_postgres_database
-from gunicorn_server import Gunicorn, tls
+from gunicorn_server import Gunicorn, https_session, tls
 from pysnc import ServiceNowClient, ServiceNowClientCredentialsFlow, ServiceNowPasswordGrantFlow
 from pysnc.exceptions import AuthenticationException
 
@@ -37,11 +37,7 @@ def server(request, tmp_path_factory):
 @pytest.fixture
 def admin(server):
     _, url, certificate = server
-    session = requests.Session()
-    session.auth = ("admin", PASSWORD)
-    session.verify = certificate
-    session.trust_env = False
-    return session
+    return https_session(certificate, PASSWORD)
 
 
 @pytest.fixture

@@ -4,9 +4,8 @@ from datetime import datetime
 
 import pysnow
 import pytest
-import requests
 from conftest import CHANNEL, QUEUE
-from gunicorn_server import serving, tls
+from gunicorn_server import https_session, serving, tls
 from pysnc import ServiceNowClient
 
 PASSWORD = "table-clients-secret"
@@ -22,12 +21,7 @@ def server(tmp_path_factory):
 
 
 def session(certificate):
-    session = requests.Session()
-    session.auth = ("admin", PASSWORD)
-    session.verify = certificate
-    # Else REQUESTS_CA_BUNDLE, where set, would take the place of `verify`.
-    session.trust_env = False
-    return session
+    return https_session(certificate, PASSWORD)
 
 
 @pytest.fixture(scope="module")

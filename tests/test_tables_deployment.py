@@ -9,9 +9,8 @@ import os
 
 import pysnow
 import pytest
-import requests
 import zeep
-from gunicorn_server import Gunicorn, tls
+from gunicorn_server import Gunicorn, https_session, tls
 from pysnc import ServiceNowClient
 
 PASSWORD = "tables-secret"
@@ -127,11 +126,7 @@ def server(tmp_path_factory):
 
 
 def session(server):
-    made = requests.Session()
-    made.auth = ("admin", PASSWORD)
-    made.verify = server.certificate
-    made.trust_env = False
-    return made
+    return https_session(server.certificate, PASSWORD)
 
 
 def test_pysnc_on_sys_user_customer_contact_incident_and_a_u_table(server):
