@@ -541,3 +541,26 @@ def test_a_server_with_a_thread_per_request_journals_every_request(make_app, adm
     finally:
         server.shutdown()
         thread.join()
+
+
+def test_an_answer_body_is_stored_beside_the_entry_and_shown_in_it(make_app, admin_auth):
+    """Escaped into the entry's JSON, a page's body cost its request half of
+    what the journal costs; entries stored so before are read as they were."""
+    import json
+
+    from app.models import StandInRequest
+
+    app = make_app()
+    client = app.test_client()
+    created = client.post("/api/now/interaction", json={"channel": "chat"}, headers=admin_auth)
+    [entry] = entries(client, admin_auth).json["result"]
+    assert entry["response"]["body"] == created.get_data(as_text=True)
+    with app.app_context():
+        stored = StandInRequest.get()
+        assert (stored.response_body, json.loads(stored.entry)["response"]["body"]) == (created.get_data(as_text=True), "")
+        # An entry written before the column: its body in the entry.
+        old = {**json.loads(stored.entry), "transaction_id": "0123456789abcdef"}
+        old["response"]["body"] = "as stored before"
+        StandInRequest.update(entry=json.dumps(old), response_body=None, transaction_id=old["transaction_id"]).execute()
+    shown = client.get("/__stand_in/requests/0123456789abcdef", headers=admin_auth).json["result"]
+    assert shown["response"]["body"] == "as stored before"

@@ -164,6 +164,7 @@ def _insert():
         user_name=param("user_name"),
         response_format=param("response_format"),
         entry=param("entry"),
+        response_body=param("response_body"),
         response_head=param("response_head"),
     )
 
@@ -215,7 +216,7 @@ def _write(req, response):
         # An attachment's file is not read here, which would hold it whole:
         # its view keeps its beginning as journal_head, stored as bytes.
         head = getattr(response, "journal_head", b"")
-        response_body, response_cut, response_head = "", len(head) > limit, head[:limit]
+        response_body, response_cut, response_head = None, len(head) > limit, head[:limit]
     else:
         response_body, response_cut = _body(response.get_data(), limit, response_mask)
         response_head = None
@@ -231,7 +232,8 @@ def _write(req, response):
         "request": {"headers": _request_headers(environ), "body": request_body, "body_truncated": request_cut},
         "response": {
             "headers": _headers(response.headers.items()),
-            "body": response_body,
+            # Stored beside the entry (see _entry).
+            "body": "",
             "body_truncated": response_cut,
         },
         "fault": fault.rule_id if fault is not None else None,
@@ -248,6 +250,7 @@ def _write(req, response):
         user_name=user_name,
         response_format=context.get("response_format") or negotiation.response_format(environ.get("HTTP_ACCEPT")),
         entry=orjson.dumps(entry).decode(),
+        response_body=response_body,
         response_head=response_head,
     )
     _writes += 1
@@ -271,11 +274,17 @@ def _newest():
     )
 
 
-def _entry(text, head):
-    """An entry as stored (its JSON text, and the beginning of the file it
-    answered, if any) as it is shown."""
+# What _entry reads, in its order.
+_STORED = (StandInRequest.entry, StandInRequest.response_body, StandInRequest.response_head)
+
+
+def _entry(text, body, head):
+    """An entry as stored (its JSON text, the answer's body, and the
+    beginning of the file it answered, if any) as it is shown."""
     entry = orjson.loads(text)
-    if head is not None:
+    if body is not None:
+        entry["response"]["body"] = body
+    elif head is not None:
         entry["response"]["body"] = bytes(head).decode("utf-8", "backslashreplace")
     return entry
 
@@ -288,8 +297,8 @@ def matching(match, since=None):
 
 
 def _matching_texts(match, since=None):
-    """The matching entries as stored (JSON text and file head), newest
-    first: decoded only where they are shown."""
+    """The matching entries as stored (JSON text, body and file head),
+    newest first: decoded only where they are shown."""
     query = _newest()
     if "method" in match:
         query = query.where(StandInRequest.method == match["method"])
@@ -301,9 +310,9 @@ def _matching_texts(match, since=None):
         query = query.where(StandInRequest.response_format == match["format"])
     if since is not None:
         query = query.where(StandInRequest.received_at >= since)
-    rows = query.select(StandInRequest.path, StandInRequest.entry, StandInRequest.response_head).tuples()
+    rows = query.select(StandInRequest.path, *_STORED).tuples()
     pattern = re.compile(match["path"]) if "path" in match else None
-    return [(entry, head) for path, entry, head in rows if pattern is None or pattern.search(path)]
+    return [stored for path, *stored in rows if pattern is None or pattern.search(path)]
 
 
 def count(match):
@@ -322,7 +331,7 @@ def find(transaction_id):
     # entry, and PostgreSQL refuses a NUL in a query.
     if not _TRANSACTION_ID.fullmatch(transaction_id):
         return None
-    row = _newest().select(StandInRequest.entry, StandInRequest.response_head).where(StandInRequest.transaction_id == transaction_id).tuples().first()
+    row = _newest().select(*_STORED).where(StandInRequest.transaction_id == transaction_id).tuples().first()
     return _entry(*row) if row else None
 
 
@@ -330,10 +339,10 @@ def mentioning(*texts):
     """The entries whose path, query, headers or bodies hold any of `texts`
     (an interaction's sys_id or number, for the console), newest first; a
     file's contents are not searched."""
-    condition = StandInRequest.entry.contains(texts[0])
+    condition = StandInRequest.entry.contains(texts[0]) | StandInRequest.response_body.contains(texts[0])
     for text in texts[1:]:
-        condition |= StandInRequest.entry.contains(text)
-    rows = _newest().select(StandInRequest.entry, StandInRequest.response_head).where(condition).tuples()
+        condition |= StandInRequest.entry.contains(text) | StandInRequest.response_body.contains(text)
+    rows = _newest().select(*_STORED).where(condition).tuples()
     return [_entry(*row) for row in rows]
 
 
