@@ -285,14 +285,15 @@ def close_connection(exc=None):
     too: a server may start a thread per request (werkzeug's, which the
     pytest plugin runs), and a connection kept by a thread that has ended
     never returns to the pool, which after 32 of them refused every entry."""
-    if database.obj is not None and not database.is_closed():
-        database.close()
-    if threading.current_thread() is not threading.main_thread() and not _closed(journal_database):
-        journal_database.close()
-
-
-def _closed(proxy):
-    return proxy.obj is None or proxy.is_closed()
+    # Through the proxies' objects: a method read through a peewee proxy
+    # first fails as the proxy's own, which builds an AttributeError.
+    db = database.obj
+    if db is not None and not db.is_closed():
+        db.close()
+    if threading.current_thread() is not threading.main_thread():
+        journal = journal_database.obj
+        if journal is not None and not journal.is_closed():
+            journal.close()
 
 
 def close_all_connections():
@@ -347,11 +348,14 @@ class Compiled:
 
     Building a peewee query costs more than running it on SQLite, so the
     statements on the request path are built from the models at first use.
+    `db` is the database itself: a method read through its proxy first
+    fails as the proxy's own, which builds an AttributeError (about 5k
+    instructions a statement).
     """
 
     __slots__ = ("sql", "_values_of", "_database")
 
-    def __init__(self, query, db=database):
+    def __init__(self, query, db):
         self._database = db
         self.sql, params = query.sql()
         if not all(isinstance(p, Param) for p in params):

@@ -467,7 +467,7 @@ def select_statement(database_key, table, columns, shape, orderings, paged):
     query = query.order_by(*order)
     if paged:
         query = query.limit(param("limit")).offset(param("offset"))
-    return Compiled(query)
+    return Compiled(query, database_key)
 
 
 @lru_cache(maxsize=512)
@@ -478,7 +478,7 @@ def count_statement(database_key, table, shape):
     if where is not None:
         # The joins are those the conditions took.
         query = statement.from_(query).where(where)
-    return Compiled(query)
+    return Compiled(query, database_key)
 
 
 @lru_cache(maxsize=512)
@@ -489,7 +489,7 @@ def keys_statement(database_key, table, shape):
     query = statement.model.select(statement.model.sys_id)
     if where is not None:
         query = statement.from_(query).where(where)
-    return Compiled(query)
+    return Compiled(query, database_key)
 
 
 @C.on_change
