@@ -375,3 +375,16 @@ def test_a_password_change_or_deactivation_holds_at_once_on_every_worker(start_g
     answers_by_worker("new-password", 201)
     flask("user", "deactivate", "agent")
     answers_by_worker("new-password", 401)
+
+
+def test_a_worker_leaves_what_the_app_built_out_of_the_collectors_walks():
+    import gc
+    import runpy
+
+    settings = runpy.run_path(os.path.join(os.path.dirname(os.path.dirname(__file__)), "gunicorn.conf.py"))
+    assert gc.get_freeze_count() == 0
+    try:
+        settings["post_worker_init"](None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
