@@ -1,6 +1,8 @@
 """Where the instructions of a request go, component by component, counted by
 callgrind: `.venv/bin/python bench/components.py` (needs valgrind and gcc);
 a Markdown table per path, in about three minutes for the six on two cores.
+The options are bench/instructions.py's (--path, --root, --auth, ...), with
+--few 20 and --many 120 by default.
 
 Each path runs as in bench/instructions.py (the same child, requests, marks;
 per request = the count of requests FEW + 1 to MANY / (MANY - FEW)), with
@@ -14,11 +16,12 @@ its symbols count, less what the symbols called within them count. A
 component called again within itself is entered once. Calls into SQLite's C
 (_sqlite3, libsqlite3 under it) come from the interpreter: callgrind keeps
 them apart by their 40 callers (--separate-callers), and each counts for
-the statements of the innermost component among them (execute_sql's, peewee's
-row, for the component that ran it). What no component holds is Flask's
-(inside Flask.__call__), or the test client's and the rest (outside it, with
-the WAL checkpoints of another thread): the rows add up to the total. Each
-table ends with the total counted without the wrappers (instructions.count).
+the statements of the innermost component among them (for peewee's
+execute_sql, which has a row, of the component that ran it). What no
+component holds is Flask's (inside Flask.__call__), or the test client's and
+the rest (outside it, with the WAL checkpoints of another thread): the rows
+add up to the total. Each table ends with the total counted without the
+wrappers (instructions.count).
 """
 import functools
 import importlib
@@ -258,12 +261,9 @@ def main():
     if valgrind is None or shutil.which("gcc") is None:
         raise SystemExit("valgrind and gcc are needed (apt-get install valgrind gcc)")
     paths = tuple(args.path or instructions.PATHS)
-    run = functools.partial(
-        instructions.collected, valgrind, few=args.few, many=args.many, root=root, auth=args.auth,
-        journal_size=args.journal_size, script=__file__, options=CALLGRIND_OPTIONS, read=_costs,
-    )  # fmt: skip
+    run = (args.few, args.many, root, args.auth, args.journal_size, __file__, CALLGRIND_OPTIONS, _costs)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        costs = list(pool.map(run, paths))
+        costs = list(pool.map(lambda name: instructions.collected(valgrind, name, *run), paths))
     unwrapped = instructions.count(paths, args.few, args.many, args.jobs, root, args.auth, args.journal_size)
     journal = "" if args.journal_size is None else f", JOURNAL_SIZE={args.journal_size}"
     print(f"# Instructions per request by component\n\ncallgrind; requests {args.few + 1} to {args.many} of each path; {root}, {args.auth}{journal}.\n")
