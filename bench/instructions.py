@@ -93,7 +93,9 @@ PATHS = (
 OTHER_PATHS = ("Table insert", "SOAP get")
 
 
-def child(name, few, many, root, auth, journal_size):
+def child(name, few, many, root, auth, journal_size, make_app=None):
+    """Runs the requests of one path; `make_app(settings)` stands in for
+    create_app (bench/components.py's wraps functions of the app first)."""
     sys.path[:0] = [root, BENCH]
     from app import create_app
 
@@ -103,7 +105,7 @@ def child(name, few, many, root, auth, journal_size):
         settings = {"DATABASE_URL": url, "ADMIN_PASSWORD": "bench"}
         if journal_size is not None:
             settings["JOURNAL_SIZE"] = journal_size
-        client = create_app(settings).test_client()
+        client = (make_app or create_app)(settings).test_client()
         basic = {"Authorization": "Basic " + base64.b64encode(b"admin:bench").decode()}
         requests = _requests(name, many, _bearer(client, basic) if auth == "bearer" else basic)
         # The first request checks the password; the rest find it cached.
@@ -118,12 +120,19 @@ def child(name, few, many, root, auth, journal_size):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _collected(valgrind, name, few, many, root, auth, journal_size):
-    """Instructions of the MANY - FEW requests after FEW of one path."""
+def instructions_in(text):
+    """The instructions a callgrind file counts."""
+    return int(re.search(r"^totals: (\d+)", text, re.M).group(1))
+
+
+def collected(valgrind, name, few, many, root, auth, journal_size, script=__file__, options=(), read=instructions_in):
+    """read(the callgrind file of the MANY - FEW requests after FEW of one
+    path), run by `script` (this one: the instructions they took), with
+    callgrind's `options` besides."""
     with tempfile.TemporaryDirectory() as folder:
         command = [
-            valgrind, "--tool=callgrind", "--dump-before=getppid", f"--callgrind-out-file={folder}/callgrind.out",
-            sys.executable, os.path.abspath(__file__), "--child", name, str(few), str(many),
+            valgrind, "--tool=callgrind", "--dump-before=getppid", f"--callgrind-out-file={folder}/callgrind.out", *options,
+            sys.executable, os.path.abspath(script), "--child", name, str(few), str(many),
             "--root", root, "--auth", auth,
         ]  # fmt: skip
         if journal_size is not None:
@@ -137,10 +146,10 @@ def _collected(valgrind, name, few, many, root, auth, journal_size):
         for path in glob.glob(f"{folder}/callgrind.out.*"):
             with open(path) as f:
                 text = f.read()
-            parts[int(re.search(r"^part: (\d+)", text, re.M).group(1))] = int(re.search(r"^totals: (\d+)", text, re.M).group(1))
+            parts[int(re.search(r"^part: (\d+)", text, re.M).group(1))] = text
     if sorted(parts) != [1, 2]:
         raise RuntimeError(f"{name}: expected two marks, callgrind dumped parts {sorted(parts)}")
-    return parts[2]
+    return read(parts[2])
 
 
 def count(paths=PATHS, few=50, many=250, jobs=2, root=ROOT, auth="basic", journal_size=None):
@@ -149,21 +158,26 @@ def count(paths=PATHS, few=50, many=250, jobs=2, root=ROOT, auth="basic", journa
     if valgrind is None:
         return None
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        totals = pool.map(lambda name: _collected(valgrind, name, few, many, root, auth, journal_size), paths)
+        totals = pool.map(lambda name: collected(valgrind, name, few, many, root, auth, journal_size), paths)
     return {name: total / (many - few) for name, total in zip(paths, totals)}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--few", type=int, default=50, help="requests of the shorter run (50)")
-    parser.add_argument("--many", type=int, default=250, help="requests of the longer run (250)")
+def arguments(description, few=50, many=250):
+    """The command line of this script, and of bench/components.py."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--few", type=int, default=few, help=f"requests of the shorter run ({few})")
+    parser.add_argument("--many", type=int, default=many, help=f"requests of the longer run ({many})")
     parser.add_argument("--jobs", type=int, default=2, help="callgrind runs at once (2)")
     parser.add_argument("--path", action="append", choices=PATHS + OTHER_PATHS, help="only this path (repeatable; the benchmark's six by default)")
     parser.add_argument("--root", default=ROOT, help="the checkout whose app is measured (this one)")
     parser.add_argument("--auth", choices=("basic", "bearer"), default="basic", help="Basic credentials or an OAuth bearer token (basic)")
     parser.add_argument("--journal-size", type=int, help="JOURNAL_SIZE (the service's default; 0: no journal)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+def main():
+    args = arguments(__doc__).parse_args()
     root = os.path.abspath(args.root)
     if args.child:
         child(args.child[0], int(args.child[1]), int(args.child[2]), root, args.auth, args.journal_size)
