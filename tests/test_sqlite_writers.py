@@ -238,3 +238,8 @@ def test_a_process_opens_the_queue_lock_once_and_it_is_private(db, tmp_path):
     assert open_descriptors_of(lock) == 1
     # Like the database itself: only its owner may take the writers' queue.
     assert lock.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_compiled_statement_takes_no_value_but_its_params(db):
+    with pytest.raises(ValueError, match=r"^every value of a compiled query must be a param: \[1\]$"):
+        Compiled(Table("t", ("n",)).bind(db).insert(n=1), db)

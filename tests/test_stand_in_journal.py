@@ -493,12 +493,15 @@ def test_the_entries_that_mention_an_interaction_by_sys_id_or_number(app, client
     with app.app_context():
         found = journal.mentioning(first["sys_id"], first["number"])
         by_number = journal.mentioning("no-such-sys-id", first["number"])
+        # The create's sys_id is in its answer's body alone.
+        by_sys_id = journal.mentioning(first["sys_id"], "no-such-number")
     assert [(entry["method"], entry["path"]) for entry in found] == [
         ("GET", f"/api/now/table/interaction/{first['sys_id']}"),
         ("GET", "/api/now/table/interaction"),
         ("POST", "/api/now/interaction"),
     ]
     assert [entry["path"] for entry in by_number] == ["/api/now/table/interaction", "/api/now/interaction"]
+    assert [entry["path"] for entry in by_sys_id] == [f"/api/now/table/interaction/{first['sys_id']}", "/api/now/interaction"]
 
 
 @pytest.mark.parametrize("path, status", [("/nowhere", 404), ("/api/now/interaction", 400)])
