@@ -245,7 +245,8 @@ class StandInFaultRule(Model):
 
 class StandInRequest(Model):
     """One entry of the request journal (app/stand_in/journal.py): the
-    columns it is filtered on, and the rest as one JSON document."""
+    columns it is filtered on, the rest as one JSON document, and the
+    answer's body beside it."""
 
     id = AutoField()
     # No index: a lookup scans at most the journal's bound, and each index

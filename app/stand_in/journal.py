@@ -11,6 +11,7 @@ own writes. One INSERT a request, where a DELETE each would double the cost.
 """
 import functools
 import logging
+import operator
 import re
 import time
 
@@ -339,9 +340,8 @@ def mentioning(*texts):
     """The entries whose path, query, headers or bodies hold any of `texts`
     (an interaction's sys_id or number, for the console), newest first; a
     file's contents are not searched."""
-    condition = StandInRequest.entry.contains(texts[0]) | StandInRequest.response_body.contains(texts[0])
-    for text in texts[1:]:
-        condition |= StandInRequest.entry.contains(text) | StandInRequest.response_body.contains(text)
+    searched = (StandInRequest.entry, StandInRequest.response_body)
+    condition = functools.reduce(operator.or_, (column.contains(text) for text in texts for column in searched))
     rows = _newest().select(*_STORED).where(condition).tuples()
     return [_entry(*row) for row in rows]
 
